@@ -1,0 +1,577 @@
+"""The streaming lifecycle every provider shares.
+
+A provider module describes its wire protocol with a :class:`WireProtocol`
+(URLs, headers, how text, flush and finish are spelled, how server messages
+read); everything else lives here, once:
+
+* connecting, with a deadline, and mapping handshake failures to our errors;
+* the text pump: raw text deltas -> cleaner -> word-safe fragments -> provider,
+  with a flush at every sentence end and a finish at the end of the text;
+* the audio pump: provider messages -> audio bytes, yielded as they arrive;
+* deadlines on every network wait, and closing the connection (and ending the
+  text pump) on success, error and cancellation alike.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import asyncio
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Mapping,
+)
+import contextlib
+from dataclasses import dataclass
+import json
+import logging
+from typing import Any, ClassVar, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from .audio import streaming_wav_header
+from .errors import (
+    SpeechAuthError,
+    SpeechConnectionError,
+    SpeechError,
+    SpeechNoTextError,
+    SpeechProtocolError,
+    SpeechProviderError,
+    SpeechQuotaError,
+    SpeechRateLimitError,
+    SpeechRequestError,
+    SpeechTimeoutError,
+    redact,
+)
+from .models import AudioEncoding, AudioFormat, Deadlines, SynthesisOptions, Voice
+from .text import text_fragments
+
+_LOGGER = logging.getLogger(__name__)
+
+# Sent by aiohttp every HEARTBEAT seconds; a missing pong closes the socket, so a
+# dead network is noticed even while we are only waiting for the writer's text.
+HEARTBEAT: Final = 20.0
+MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+MAX_ERROR_TEXT: Final = 300
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+# 1000 is a normal close; 1005 means the close frame carried no code at all.
+NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
+
+type JSONMessage = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """Audio bytes from the provider, already decoded from any transport encoding."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FlushDone:
+    """The provider has spoken everything that was flushed so far."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDone:
+    """The provider has spoken everything, after the end of the text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Any other sign of life (ready, timestamps...): it only resets the gap deadline."""
+
+
+type ProviderEvent = AudioChunk | FlushDone | StreamDone | Progress
+
+
+class WireProtocol(ABC):
+    """How one provider spells a streaming synthesis on its WebSocket."""
+
+    #: The provider's name, used in error messages.
+    provider: str
+    #: Longest text one message may carry, or None.
+    max_text_chars: int | None = None
+
+    @abstractmethod
+    def url(self) -> str:
+        """Return the WebSocket URL to connect to."""
+
+    def headers(self) -> Mapping[str, str]:
+        """Return the headers of the WebSocket upgrade request."""
+        return {}
+
+    @abstractmethod
+    def open(self) -> list[JSONMessage]:
+        """Return the messages sent right after connecting (init, config...)."""
+
+    @abstractmethod
+    def text(self, text: str) -> list[JSONMessage]:
+        """Return the messages that append text."""
+
+    @abstractmethod
+    def flush(self) -> list[JSONMessage]:
+        """Return the messages that make the provider speak what it has now."""
+
+    @abstractmethod
+    def finish(self) -> list[JSONMessage]:
+        """Return the messages that say the text has ended."""
+
+    @abstractmethod
+    def on_text(self, message: JSONMessage) -> Iterable[ProviderEvent]:
+        """Read one JSON message from the provider; raise a SpeechError for errors."""
+
+    def on_binary(self, data: bytes) -> Iterable[ProviderEvent]:
+        """Read one binary message from the provider."""
+        raise SpeechProtocolError(
+            f"{self.provider} sent an unexpected binary message", provider=self.provider
+        )
+
+    def on_close(self, *, finished: bool, code: int) -> Iterable[ProviderEvent]:
+        """Read the provider closing the connection with a close frame.
+
+        By default a normal close after the end of the text means all audio
+        was sent; any other close is a broken stream.
+        """
+        if finished and code in NORMAL_CLOSE_CODES:
+            return (StreamDone(),)
+        raise SpeechConnectionError(
+            f"{self.provider} closed the connection (code {code}) before the "
+            "speech was complete",
+            provider=self.provider,
+        )
+
+    def handshake_error(self, status: int) -> SpeechError:
+        """Map an HTTP status refusing the WebSocket upgrade to an error."""
+        return http_status_error(self.provider, status, "")
+
+
+def http_status_error(provider: str, status: int, detail: str) -> SpeechError:
+    """Map an HTTP error status (and the provider's message) to a SpeechError."""
+    text = f"{provider} answered HTTP {status}"
+    if detail:
+        text = f"{text}: {detail}"
+    if status == 401:
+        return SpeechAuthError(text, provider=provider)
+    if status == 402:
+        return SpeechQuotaError(text, provider=provider)
+    if status == 429:
+        return SpeechRateLimitError(text, provider=provider)
+    if status >= 500:
+        return SpeechProviderError(text, provider=provider)
+    if status == 403:
+        return SpeechAuthError(text, provider=provider)
+    return SpeechRequestError(text, provider=provider)
+
+
+def error_detail(body: str) -> str:
+    """Pull a human-readable message out of an error body of unknown shape."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return body.strip()[:MAX_ERROR_TEXT]
+    for key in ("error", "message", "detail"):
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+            if isinstance(data, dict):
+                data = data.get("message", data)
+            break
+    return str(data)[:MAX_ERROR_TEXT]
+
+
+def websocket_url(base_url: str, path: str) -> str:
+    """Derive a ws(s) URL from an http(s) API root."""
+    parts = urlsplit(base_url.rstrip("/"))
+    scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path + path, "", ""))
+
+
+def check_base_url(base_url: str) -> str:
+    """Return the API root without a trailing slash, or raise for an unsafe one.
+
+    Keys travel to this URL, so only TLS is allowed, except on this machine
+    (local emulators and development proxies).
+    """
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("the API URL must start with https://")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError("the API URL must use https:// unless the host is loopback")
+    if parts.query or parts.fragment:
+        raise ValueError("the API URL must not have a query or fragment")
+    return base_url.strip().rstrip("/")
+
+
+class _Owed:
+    """What the provider owes us, and until when it may take to answer.
+
+    A deadline runs only while audio is owed (a flush or the finish was sent and
+    not yet answered): waiting for the writer's next sentence is not a fault.
+    """
+
+    def __init__(self, deadlines: Deadlines) -> None:
+        self._deadlines = deadlines
+        self._loop = asyncio.get_running_loop()
+        self.pending_flushes = 0
+        self.finished = False
+        self.deadline: float | None = None
+        self.timeout: asyncio.Timeout | None = None
+
+    @property
+    def owed(self) -> bool:
+        return self.pending_flushes > 0 or self.finished
+
+    def asked(self, *, finish: bool = False) -> None:
+        """Note that a flush or the finish was sent."""
+        if finish:
+            self.finished = True
+        else:
+            self.pending_flushes += 1
+        if self.deadline is None:
+            self._set(self._loop.time() + self._deadlines.first_audio)
+
+    def heard(self, event: ProviderEvent) -> None:
+        """Note that the provider sent something."""
+        if isinstance(event, FlushDone):
+            self.pending_flushes = max(0, self.pending_flushes - 1)
+        self._set(self._loop.time() + self._deadlines.chunk_gap if self.owed else None)
+
+    def _set(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        if self.timeout is not None:
+            self.timeout.reschedule(deadline)
+
+
+class StreamingClient(ABC):
+    """Shared plumbing of every provider client: REST calls and streaming synthesis.
+
+    Subclasses declare what their provider can do in the class attributes.
+    """
+
+    provider: ClassVar[str]
+    default_base_url: ClassVar[str]
+    #: The provider's own language codes.
+    languages: ClassVar[tuple[str, ...]]
+    #: Rates raw PCM can be streamed at, the preferred one first.
+    pcm_sample_rates: ClassVar[tuple[int, ...]]
+    mp3_sample_rate: ClassVar[int]
+    #: Lowest and highest speed factor, or None when speed cannot be set.
+    speed_range: ClassVar[tuple[float, float] | None]
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        deadlines: Deadlines | None = None,
+    ) -> None:
+        """Use ``session`` (never closed here) to reach the API at ``base_url``."""
+        self._session = session
+        self._api_key = api_key
+        self.base_url = check_base_url(base_url or self.default_base_url)
+        self.deadlines = deadlines or Deadlines()
+
+    @classmethod
+    def audio_format(
+        cls, encoding: AudioEncoding, sample_rate: int | None = None
+    ) -> AudioFormat:
+        """Return the format to ask for, given an encoding and a wished-for rate.
+
+        PCM comes at the wished rate when the provider has it, else at the next
+        higher one (resampling down loses nothing), else at its highest.
+        """
+        if encoding is AudioEncoding.MP3:
+            return AudioFormat(AudioEncoding.MP3, cls.mp3_sample_rate)
+        if sample_rate is None:
+            return AudioFormat(encoding, cls.pcm_sample_rates[0])
+        higher = [rate for rate in cls.pcm_sample_rates if rate >= sample_rate]
+        return AudioFormat(
+            encoding, min(higher) if higher else max(cls.pcm_sample_rates)
+        )
+
+    @abstractmethod
+    async def list_voices(self) -> list[Voice]:
+        """Return the voices this account can use; this also checks the key."""
+
+    @abstractmethod
+    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
+        """Describe one streaming synthesis in the provider's protocol."""
+
+    def check_options(self, options: SynthesisOptions) -> None:
+        """Raise SpeechRequestError if the provider cannot do what ``options`` ask."""
+        audio = options.audio_format
+        if audio.channels != 1 or audio != self.audio_format(
+            audio.encoding, audio.sample_rate
+        ):
+            raise SpeechRequestError(
+                f"{self.provider} cannot stream {audio.encoding} at "
+                f"{audio.sample_rate} Hz with {audio.channels} channels",
+                provider=self.provider,
+            )
+        if options.language is not None and options.language not in self.languages:
+            raise SpeechRequestError(
+                f"{self.provider} does not speak language {options.language!r}",
+                provider=self.provider,
+            )
+        if options.speed is not None and options.speed != 1.0:
+            low, high = self.speed_range or (1.0, 1.0)
+            if not low <= options.speed <= high:
+                raise SpeechRequestError(
+                    f"{self.provider} cannot speak at speed {options.speed:g}",
+                    provider=self.provider,
+                )
+
+    def stream(
+        self, text: AsyncIterable[str], options: SynthesisOptions
+    ) -> AsyncGenerator[bytes]:
+        """Speak ``text`` as it arrives; yield audio in ``options.audio_format``.
+
+        The options are checked before anything is sent, so a request the
+        provider cannot serve fails at once. PCM comes inside a streaming WAV
+        header (see :attr:`AudioFormat.container`).
+        """
+        self.check_options(options)
+        return self._stream(self._protocol(options), options.audio_format, text)
+
+    async def synthesize(self, text: str, options: SynthesisOptions) -> bytes:
+        """Speak a whole text at once and return all of its audio."""
+
+        async def single() -> AsyncIterator[str]:
+            yield text
+
+        return b"".join([chunk async for chunk in self.stream(single(), options)])
+
+    def _redact(self, text: str) -> str:
+        return redact(text, (self._api_key,))
+
+    async def _get_json(
+        self,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """GET ``path`` below the API root and return its JSON body."""
+        url = f"{self.base_url}{path}"
+        try:
+            async with (
+                asyncio.timeout(self.deadlines.connect),
+                self._session.get(url, headers=headers, params=params) as response,
+            ):
+                body = await response.text()
+        except TimeoutError:
+            raise SpeechTimeoutError(
+                f"{self.provider} did not answer within {self.deadlines.connect:g} s",
+                provider=self.provider,
+            ) from None
+        except aiohttp.ClientError as err:
+            raise SpeechConnectionError(
+                f"cannot reach {self.provider}: {self._redact(str(err)) or type(err).__name__}",
+                provider=self.provider,
+            ) from None
+        if response.status >= 400:
+            raise http_status_error(
+                self.provider, response.status, self._redact(error_detail(body))
+            )
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise SpeechProtocolError(
+                f"{self.provider} sent a response that is not JSON",
+                provider=self.provider,
+            ) from None
+
+    async def _stream(
+        self,
+        protocol: WireProtocol,
+        audio_format: AudioFormat,
+        text: AsyncIterable[str],
+    ) -> AsyncGenerator[bytes]:
+        """Synthesise ``text`` as it arrives and yield audio as it arrives.
+
+        The connection opens at once, before the first text, so the handshake
+        overlaps with the writer's thinking time and a refused key or voice is
+        reported before any audio has been yielded.
+        """
+        ws = await self._connect(protocol)
+        owed = _Owed(self.deadlines)
+        pump = asyncio.create_task(
+            self._pump_text(ws, protocol, text, owed),
+            name=f"{protocol.provider} text pump",
+        )
+        try:
+            header = (
+                streaming_wav_header(audio_format.sample_rate, audio_format.channels)
+                if audio_format.container == "wav"
+                else b""
+            )
+            async for audio in self._pump_audio(ws, protocol, owed, pump):
+                if header:
+                    # Held back until real audio exists, so that an error before it
+                    # still reaches the caller before the first byte.
+                    yield header + audio
+                    header = b""
+                else:
+                    yield audio
+            await pump
+        finally:
+            if not pump.done():
+                pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
+            await self._close(ws)
+
+    async def _connect(self, protocol: WireProtocol) -> aiohttp.ClientWebSocketResponse:
+        try:
+            async with asyncio.timeout(self.deadlines.connect):
+                ws = await self._session.ws_connect(
+                    protocol.url(),
+                    headers=protocol.headers(),
+                    heartbeat=HEARTBEAT,
+                    max_msg_size=MAX_MESSAGE_BYTES,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self.deadlines.close),
+                )
+                for message in protocol.open():
+                    await ws.send_str(json.dumps(message))
+        except TimeoutError:
+            raise SpeechTimeoutError(
+                f"{protocol.provider} did not accept the connection within "
+                f"{self.deadlines.connect:g} s",
+                provider=protocol.provider,
+            ) from None
+        except aiohttp.WSServerHandshakeError as err:
+            raise protocol.handshake_error(err.status) from None
+        except (aiohttp.ClientError, ConnectionError) as err:
+            raise SpeechConnectionError(
+                f"cannot reach {protocol.provider}: {self._redact(str(err)) or type(err).__name__}",
+                provider=protocol.provider,
+            ) from None
+        return ws
+
+    async def _send(
+        self, ws: aiohttp.ClientWebSocketResponse, messages: list[JSONMessage]
+    ) -> None:
+        async with asyncio.timeout(self.deadlines.chunk_gap):
+            for message in messages:
+                await ws.send_str(json.dumps(message))
+
+    async def _pump_text(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        protocol: WireProtocol,
+        text: AsyncIterable[str],
+        owed: _Owed,
+    ) -> None:
+        """Send the text as it is written: whole words, a flush at each sentence end."""
+        spoken = False
+        try:
+            async for fragment in text_fragments(
+                text, max_chars=protocol.max_text_chars
+            ):
+                await self._send(ws, protocol.text(fragment.text))
+                spoken = True
+                if fragment.sentence_end:
+                    # Marked before sending: a fast provider may answer (or close,
+                    # after a finish) before the send call returns.
+                    owed.asked()
+                    await self._send(ws, protocol.flush())
+            if not spoken:
+                raise SpeechNoTextError(
+                    "there is no text to speak (empty, or only markup and emoji)",
+                    provider=protocol.provider,
+                )
+            owed.asked(finish=True)
+            await self._send(ws, protocol.finish())
+        except TimeoutError:
+            raise SpeechTimeoutError(
+                f"{protocol.provider} did not take the text within "
+                f"{self.deadlines.chunk_gap:g} s",
+                provider=protocol.provider,
+            ) from None
+        except (aiohttp.ClientError, ConnectionError) as err:
+            # The connection went away; the audio side will read why (an error
+            # message or the close) and report that instead.
+            _LOGGER.debug(
+                "sending to %s failed: %s", protocol.provider, type(err).__name__
+            )
+
+    async def _pump_audio(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        protocol: WireProtocol,
+        owed: _Owed,
+        pump: asyncio.Task[None],
+    ) -> AsyncIterator[bytes]:
+        """Yield audio until the provider is done; raise on errors and stalls."""
+        while True:
+            for event in await self._next_events(ws, protocol, owed, pump):
+                owed.heard(event)
+                if isinstance(event, AudioChunk):
+                    if event.data:
+                        yield event.data
+                elif isinstance(event, StreamDone):
+                    return
+
+    async def _next_events(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        protocol: WireProtocol,
+        owed: _Owed,
+        pump: asyncio.Task[None],
+    ) -> Iterable[ProviderEvent]:
+        receive = asyncio.ensure_future(ws.receive())
+        try:
+            async with asyncio.timeout_at(owed.deadline) as owed.timeout:
+                # The text pump is watched too: if it fails (the writer raised, a
+                # send broke) the audio side must not wait for audio that will
+                # never be asked for.
+                while not receive.done():
+                    waiting = {receive} if pump.done() else {receive, pump}
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    if pump.done() and (failure := pump.exception()) is not None:
+                        raise failure
+        except TimeoutError:
+            raise SpeechTimeoutError(
+                f"{protocol.provider} stopped sending audio for more than "
+                f"{self.deadlines.chunk_gap:g} s",
+                provider=protocol.provider,
+            ) from None
+        finally:
+            owed.timeout = None
+            if not receive.done():
+                receive.cancel()
+        message = receive.result()
+        if message.type is aiohttp.WSMsgType.TEXT:
+            try:
+                data = json.loads(message.data)
+            except ValueError:
+                raise SpeechProtocolError(
+                    f"{protocol.provider} sent a message that is not JSON",
+                    provider=protocol.provider,
+                ) from None
+            if not isinstance(data, dict):
+                raise SpeechProtocolError(
+                    f"{protocol.provider} sent an unexpected message",
+                    provider=protocol.provider,
+                )
+            return protocol.on_text(data)
+        if message.type is aiohttp.WSMsgType.BINARY:
+            return protocol.on_binary(message.data)
+        if message.type is aiohttp.WSMsgType.CLOSE:
+            return protocol.on_close(finished=owed.finished, code=int(message.data))
+        # CLOSED without a close frame, or ERROR: the transport broke (aiohttp
+        # also reports a missed heartbeat this way). Audio may be missing.
+        raise SpeechConnectionError(
+            f"the connection to {protocol.provider} broke", provider=protocol.provider
+        )
+
+    async def _close(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Close the socket; aiohttp bounds the wait for the server's close frame."""
+        try:
+            await ws.close()
+        except (aiohttp.ClientError, OSError) as err:  # nothing left to save
+            _LOGGER.debug("closing the %s connection failed: %s", self.provider, err)
