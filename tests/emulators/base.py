@@ -1,0 +1,247 @@
+"""A provider-neutral loopback HTTP + WebSocket server for provider emulators."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import contextlib
+from dataclasses import dataclass, field
+import logging
+from types import TracebackType
+from typing import ClassVar, Self
+
+from aiohttp import WSCloseCode, web
+
+_LOGGER = logging.getLogger(__name__)
+
+REDACTED = "REDACTED"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class EmulatorConfig:
+    """Behaviour every provider emulator shares; tests may change it at any time.
+
+    A WebSocket session works on a copy taken when it connects, so a change
+    applies from the next session on. HTTP requests read it live.
+    """
+
+    # Accepted API keys; None accepts any non-empty key.
+    api_keys: set[str] | None = field(default_factory=lambda: {"test-key"})
+    # Seconds waited before every HTTP response and WebSocket upgrade; it
+    # stands in for TCP + TLS set-up over the internet.
+    handshake_delay: float = 0.0
+    # Real-time factor of audio delivery; 0 sends as fast as possible.
+    speed: float = 0.0
+    # Waited each time the server starts speaking a segment, before its audio.
+    first_audio_latency: float = 0.0
+    # Seconds of audio per audio message.
+    chunk_seconds: float = 0.1
+    # Fault switches, counted in audio messages of one session: send the
+    # provider's internal error and close / go silent but stay connected /
+    # drop the TCP connection without a close frame.
+    error_after_chunks: int | None = None
+    stall_after_chunks: int | None = None
+    drop_after_chunks: int | None = None
+
+    def key_ok(self, key: object) -> bool:
+        """Return whether `key` is accepted."""
+        if not isinstance(key, str) or not key:
+            return False
+        return self.api_keys is None or key in self.api_keys
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One HTTP request (WebSocket upgrades included) as the emulator saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    query_string: str
+    headers: dict[str, str]  # lower-case names; secret values replaced by REDACTED
+    websocket: bool
+
+
+class EmulatorServer[ConfigT: EmulatorConfig]:
+    """Serve a provider's REST, WebSocket and streaming endpoints on loopback.
+
+    Subclasses add their routes in `setup_routes` and run WebSocket sessions
+    inside `websocket()`, which counts open connections and lets `stop()`
+    close them.
+    """
+
+    # Header values never kept in the request log.
+    SECRET_HEADERS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "authorization",
+            "proxy-authorization",
+            "x-api-key",
+            "api-subscription-key",
+            "cookie",
+        }
+    )
+
+    def __init__(
+        self,
+        config: ConfigT,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        handshake_delay: float | None = None,
+    ) -> None:
+        """Prepare the server; nothing listens until `start()`."""
+        self.config = config
+        self.host = host
+        self.port = port
+        if handshake_delay is not None:
+            config.handshake_delay = handshake_delay
+        self.requests: list[RecordedRequest] = []
+        self.app = web.Application(middlewares=[self._middleware])
+        self._runner: web.AppRunner | None = None
+        self._websockets: set[web.WebSocketResponse] = set()
+        self._ws_tasks: set[asyncio.Task[object]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.setup_routes(self.app)
+
+    def setup_routes(self, app: web.Application) -> None:
+        """Add the provider's routes to `app`."""
+
+    @property
+    def base_url(self) -> str:
+        """Return the HTTP base URL, e.g. ``http://127.0.0.1:8901``."""
+        if self._runner is None:
+            raise RuntimeError("emulator is not running")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_base_url(self) -> str:
+        """Return the WebSocket base URL, e.g. ``ws://127.0.0.1:8901``."""
+        return "ws" + self.base_url.removeprefix("http")
+
+    @property
+    def handshake_delay(self) -> float:
+        """Return the delay before every HTTP response and WebSocket upgrade."""
+        return self.config.handshake_delay
+
+    @handshake_delay.setter
+    def handshake_delay(self, seconds: float) -> None:
+        self.config.handshake_delay = seconds
+
+    @property
+    def open_connections(self) -> int:
+        """Return how many WebSocket connections are open right now."""
+        return len(self._websockets)
+
+    async def wait_closed(self) -> None:
+        """Wait until no WebSocket connection is open."""
+        await self._idle.wait()
+
+    async def start(self) -> None:
+        """Start listening; with port 0 the chosen port is stored in `port`."""
+        if self._runner is not None:
+            return
+        # Handlers are cancelled by stop() itself, so the runner's grace period
+        # only matters for plain HTTP requests still in progress.
+        runner = web.AppRunner(self.app, shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Close every WebSocket, cancel their handlers and stop listening."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        closing = [
+            asyncio.create_task(self._close_quietly(ws))
+            for ws in list(self._websockets)
+        ]
+        if closing:
+            await asyncio.wait(closing)
+        tasks = [task for task in self._ws_tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        await runner.cleanup()
+
+    @staticmethod
+    async def _close_quietly(ws: web.WebSocketResponse) -> None:
+        # A client that never answers the close frame must not hold up stop().
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    async def __aenter__(self) -> Self:
+        """Start the server."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        await self.stop()
+
+    @contextlib.asynccontextmanager
+    async def websocket(
+        self, request: web.Request, *, protocols: Iterable[str] = ()
+    ) -> AsyncIterator[web.WebSocketResponse]:
+        """Upgrade `request` and track the connection until the block ends.
+
+        PING frames are answered automatically while the socket is being read.
+        """
+        # timeout bounds the wait for the client's answer to our close frame.
+        ws = web.WebSocketResponse(protocols=protocols, autoping=True, timeout=2.0)
+        await ws.prepare(request)
+        task = asyncio.current_task()
+        if task is not None:
+            self._ws_tasks.add(task)
+        self._websockets.add(ws)
+        self._idle.clear()
+        try:
+            yield ws
+        finally:
+            self._websockets.discard(ws)
+            if task is not None:
+                self._ws_tasks.discard(task)
+            if not self._websockets:
+                self._idle.set()
+
+    def _record(self, request: web.Request) -> None:
+        headers = {
+            name.lower(): REDACTED if name.lower() in self.SECRET_HEADERS else value
+            for name, value in request.headers.items()
+        }
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                query_string=request.query_string,
+                headers=headers,
+                websocket=headers.get("upgrade", "").lower() == "websocket",
+            )
+        )
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        self._record(request)
+        _LOGGER.debug("%s %s", request.method, request.path_qs)
+        if self.handshake_delay > 0:
+            await asyncio.sleep(self.handshake_delay)
+        return await handler(request)
