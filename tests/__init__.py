@@ -1,0 +1,1 @@
+"""Tests of the Streaming TTS integration and its speech library."""

@@ -1,0 +1,233 @@
+"""The streaming text cleaner and the fragment splitter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.streaming_tts.speech.text import (
+    CLOSERS,
+    CONSTRUCT_LIMIT,
+    FragmentSplitter,
+    TextCleaner,
+    TextFragment,
+    clean_text,
+    ends_sentence,
+    text_fragments,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "spoken"),
+    [
+        # emphasis, strike-through, inline code
+        ("This is **very** *important* and __bold__ _it_.", "This is very important and bold it."),
+        ("~~old~~ new `value`", "old new value"),
+        ("snake_case and __init__", "snake case and init"),
+        # headings, lists, quotes, rules
+        ("# Weather\n- Sunny\n- Warm", "Weather. Sunny. Warm"),
+        ("## Plan:\n1. Wake up\n2) Coffee\n* Work", "Plan: Wake up. Coffee. Work"),
+        ("> quoted text\n\n---\n\nAfter", "quoted text. After"),
+        ("Intro line\n- item", "Intro line. item"),
+        ("Line one\nline two", "Line one line two"),
+        ("Para one\n\nPara two", "Para one. Para two"),
+        ("Done!\n\nNext", "Done! Next"),
+        # tables
+        ("| Room | Temp |\n|---|---|\n| Kitchen | 21 |", "Room, Temp. Kitchen, 21"),
+        # links, images, URLs, tags
+        ("See [the docs](https://example.com/x).", "See the docs."),
+        ("![a cat](cat.png) sleeps", "a cat sleeps"),
+        ("Visit https://www.example.com/a?b=c now", "Visit example.com now"),
+        ("(see www.home-assistant.io/docs).", "(see home-assistant.io)."),
+        ("Mail <https://example.org/x> today", "Mail example.org today"),
+        ("one<br>two <b>three</b>", "one two three"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("[not a link] here", "not a link here"),
+        # code blocks are not read aloud
+        ("Run:\n```python\nprint('hi')\n```\nThen stop.", "Run: Then stop."),
+        ("~~~\ncode\n~~~\nText", "Text"),
+        ("Before\n```\nnever closed", "Before"),
+        # emoji, pictographs, flags, keycaps, but not ordinary symbols
+        ("Sunny 🌞 and warm 🔥🔥!", "Sunny and warm!"),
+        ("Lights on 💡.", "Lights on."),
+        ("Flags 🇩🇪🇫🇷 and 👍🏽 done", "Flags and done"),
+        ("Press 1️⃣ now", "Press 1 now"),
+        ("It is 21 °C, 50 % and 3 € & more ©", "It is 21 °C, 50 % and 3 € & more ©"),
+        # scripts other than Latin survive intact
+        ("नमस्ते, आप कैसे हैं? ठीक हूँ।", "नमस्ते, आप कैसे हैं? ठीक हूँ।"),
+        ("你好。今天很好！", "你好。今天很好！"),
+        ("Grüße aus Köln, ça va?", "Grüße aus Köln, ça va?"),
+        # two assistant messages glued without a space (Home Assistant 2025.x)
+        ("Let me check.The light is on", "Let me check. The light is on"),
+        ("Done!Next step", "Done! Next step"),
+        ("U.S.A and e.g. 3.5 and v2.1 and example.com and file.txt", "U.S.A and e.g. 3.5 and v2.1 and example.com and file.txt"),
+        # dashes, escapes, whitespace
+        ("Wait - what?", "Wait, what?"),
+        (r"A \*literal\* star", "A literal star"),
+        ("  lots   of\tspace \r\n here  ", "lots of space here"),
+        ("", ""),
+        ("   \n\n  ", ""),
+        ("🎉🎉", ""),
+    ],
+)  # fmt: skip
+def test_clean_text(raw: str, spoken: str) -> None:
+    assert clean_text(raw) == spoken
+
+
+def test_words_come_out_as_soon_as_they_are_complete() -> None:
+    cleaner = TextCleaner()
+    assert cleaner.feed("Hel") == ""
+    assert cleaner.feed("lo wo") == "Hello"
+    assert cleaner.feed("rld. The") == " world."
+    assert cleaner.feed(" end") == " The"
+    assert cleaner.close() == " end"
+
+
+def test_open_constructs_are_held_until_they_close() -> None:
+    cleaner = TextCleaner()
+    assert cleaner.feed("See [the ") == "See"
+    assert cleaner.feed("docs](https://x") == ""
+    assert cleaner.feed(".y/z) now ") == " the docs now"
+
+
+def test_line_start_waits_for_the_first_word() -> None:
+    cleaner = TextCleaner()
+    assert cleaner.feed("Intro\n-") == "Intro"
+    assert cleaner.feed(" item ") == ". item"
+    assert cleaner.feed("\n```") == "."
+    assert cleaner.feed("py\nx = 1\n") == ""
+    assert cleaner.feed("```\nAfter ") == " After"
+
+
+def test_unclosed_constructs_are_released_within_the_limit() -> None:
+    cleaner = TextCleaner()
+    assert cleaner.feed("An [open bracket ") == "An"
+    out = cleaner.feed("x " * CONSTRUCT_LIMIT)
+    assert out.startswith(" open bracket x x")
+
+
+def test_huge_single_chunk() -> None:
+    text = "Word **bold** [link](https://x.y/z) and more text. " * 2000
+    spoken = clean_text(text)
+    assert spoken.count("Word bold link and more text.") == 2000
+
+
+def test_pathological_input_finishes() -> None:
+    assert clean_text("[" * 50_000) == ""
+    assert clean_text("<a" * 20_000) == "<a" * 20_000
+    assert clean_text("a " + "`" * 10_001 + " x") == "a x"
+
+
+MESSAGES = st.lists(
+    st.sampled_from(
+        list("ab XY.!?,:;-*_#`[]()<>|~\n\t\r🌞你。12é")
+        + ["https://www.ex.com/a ", "**", "```", "\n- ", "\n# ", "[l](u)", "<br>",
+           "e.g. ", "Dr. ", "| x |", "\n\n", "👍🏽", "1. "]
+    ),
+    max_size=40,
+).map("".join)  # fmt: skip
+
+
+def split(text: str, cuts: list[int]) -> list[str]:
+    """Split text at the given positions."""
+    bounds = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(MESSAGES, st.lists(st.integers(min_value=0), max_size=10))
+def test_any_split_gives_the_same_speech(text: str, cuts: list[int]) -> None:
+    """Nothing dropped, duplicated or reordered, however the text arrives."""
+    cleaner = TextCleaner()
+    outputs = [cleaner.feed(piece) for piece in split(text, cuts)] + [cleaner.close()]
+    spoken = clean_text(text)
+    assert "".join(outputs) == spoken
+    assert spoken == spoken.strip()
+    assert "  " not in spoken
+    assert "\n" not in spoken
+    assert "\t" not in spoken
+    for out in outputs:
+        assert not out.endswith(" ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(MESSAGES, st.lists(st.integers(min_value=0), max_size=10), st.integers(1, 12))
+def test_fragments_cover_the_text(text: str, cuts: list[int], max_chars: int) -> None:
+    cleaner = TextCleaner()
+    splitter = FragmentSplitter(max_chars)
+    fragments: list[TextFragment] = []
+    for piece in split(text, cuts):
+        fragments += splitter.feed(cleaner.feed(piece))
+    fragments += splitter.feed(cleaner.close())
+    assert "".join(f.text for f in fragments) == clean_text(text)
+    spoken = ""
+    for fragment in fragments:
+        assert fragment.text
+        assert len(fragment.text) <= max_chars
+        spoken += fragment.text
+        if fragment.sentence_end:
+            assert spoken.rstrip(CLOSERS)[-1] in ".!?…。！？।"
+
+
+@pytest.mark.parametrize(
+    ("word", "end"),
+    [("done.", True), ("really?", True), ("wow!", True), ("so…", True), ('"yes."', True),
+     ("(ok.)", True), ("U.S.", True), ("Dr.", False), ("e.g.", False), ("Mr.", False),
+     ("J.", False), ("3.5", False), ("word", False), ("好。", True), ("है।", True)],
+)  # fmt: skip
+def test_ends_sentence(word: str, end: bool) -> None:
+    assert ends_sentence(word) is end
+
+
+def test_fragments_end_at_sentences() -> None:
+    splitter = FragmentSplitter()
+    cleaned = "Hi there. Dr. Smith is in. J. R. R. Tolkien wrote it! Really? 你好。今天"
+    fragments = splitter.feed(cleaned)
+    assert fragments == [
+        TextFragment("Hi there.", True),
+        TextFragment(" Dr. Smith is in.", True),
+        TextFragment(" J. R. R. Tolkien wrote it!", True),
+        TextFragment(" Really?", True),
+        TextFragment(" 你好。", True),
+        TextFragment("今天", False),
+    ]
+
+
+def test_max_chars_splits_at_spaces() -> None:
+    splitter = FragmentSplitter(max_chars=10)
+    fragments = splitter.feed("one two three four. supercalifragilistic")
+    assert [f.text for f in fragments] == [
+        "one two",
+        " three",
+        " four.",
+        " supercali",
+        "fragilisti",
+        "c",
+    ]
+    assert [f.sentence_end for f in fragments] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
+    with pytest.raises(ValueError, match="positive"):
+        FragmentSplitter(0)
+
+
+async def test_text_fragments_stream() -> None:
+    async def deltas() -> AsyncGenerator[str]:
+        for token in ["Hel", "lo **wor", "ld**! How", " are", " you?", " 🙂"]:
+            yield token
+
+    fragments = [fragment async for fragment in text_fragments(deltas())]
+    assert fragments == [
+        TextFragment("Hello", False),
+        TextFragment(" world!", True),
+        TextFragment(" How", False),
+        TextFragment(" are", False),
+        TextFragment(" you?", True),
+    ]
