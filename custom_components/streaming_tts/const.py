@@ -1,0 +1,36 @@
+"""Constants of the Streaming TTS integration."""
+
+from typing import Final
+
+DOMAIN: Final = "streaming_tts"
+
+CONF_PROVIDER: Final = "provider"
+CONF_BASE_URL: Final = "base_url"
+CONF_VOICE: Final = "voice"
+CONF_LANGUAGE: Final = "language"
+CONF_ADVANCED: Final = "advanced"
+
+#: Display names of the providers, by configuration id.
+PROVIDER_NAMES: Final = {"lmnt": "LMNT"}
+
+#: Regional variants offered beside each base language, so that pipelines and
+#: satellites that send "en-US" or "de-DE" find this engine as well as "en".
+REGIONS: Final = {
+    "ar": ("SA", "AE", "EG"),
+    "bn": ("IN", "BD"),
+    "de": ("DE", "AT", "CH"),
+    "en": ("US", "GB", "AU", "CA", "IE", "IN", "NZ", "ZA"),
+    "es": ("ES", "MX", "US", "AR", "CO"),
+    "fr": ("FR", "BE", "CA", "CH"),
+    "hi": ("IN",),
+    "it": ("IT", "CH"),
+    "ja": ("JP",),
+    "ko": ("KR",),
+    "nl": ("NL", "BE"),
+    "pt": ("BR", "PT"),
+    "ru": ("RU",),
+    "sv": ("SE",),
+    "ta": ("IN",),
+    "te": ("IN",),
+    "zh": ("CN", "TW", "HK"),
+}

@@ -1,0 +1,183 @@
+"""The TTS entity: maps Home Assistant's requests onto the speech library."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+from homeassistant.components.tts import (
+    ATTR_PREFERRED_FORMAT,
+    ATTR_PREFERRED_SAMPLE_RATE,
+    ATTR_VOICE,
+    TextToSpeechEntity,
+    TTSAudioRequest,
+    TTSAudioResponse,
+    TtsAudioType,
+    Voice as HAVoice,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import StreamingTTSConfigEntry
+from .const import CONF_LANGUAGE, CONF_PROVIDER, CONF_VOICE, DOMAIN, PROVIDER_NAMES
+from .languages import ha_languages, provider_language
+from .speech import (
+    AudioEncoding,
+    SpeechAuthError,
+    SpeechConnectionError,
+    SpeechError,
+    SpeechNoTextError,
+    SpeechQuotaError,
+    SpeechRateLimitError,
+    SpeechRequestError,
+    SpeechTimeoutError,
+    SpeechVoiceError,
+    SynthesisOptions,
+)
+
+# Synthesis is a network call per request; Home Assistant need not serialise them.
+PARALLEL_UPDATES = 0
+
+# Most specific first: the first matching class decides the message.
+_ERROR_KEYS: tuple[tuple[type[SpeechError], str], ...] = (
+    (SpeechAuthError, "invalid_auth"),
+    (SpeechQuotaError, "quota_exceeded"),
+    (SpeechRateLimitError, "rate_limited"),
+    (SpeechVoiceError, "voice_not_found"),
+    (SpeechNoTextError, "no_text"),
+    (SpeechRequestError, "bad_request"),
+    (SpeechTimeoutError, "timeout"),
+    (SpeechConnectionError, "cannot_connect"),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: StreamingTTSConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the entry's TTS entity."""
+    async_add_entities([StreamingTTSEntity(entry)])
+
+
+def translate_error(err: SpeechError) -> HomeAssistantError:
+    """Turn a library error into a translated Home Assistant error."""
+    key = next(
+        (key for kind, key in _ERROR_KEYS if isinstance(err, kind)), "provider_error"
+    )
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={
+            "provider": err.provider or "",
+            "message": err.message,
+        },
+    )
+
+
+class StreamingTTSEntity(TextToSpeechEntity):
+    """Speech from one provider account, streamed both ways."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "speech"
+
+    def __init__(self, entry: StreamingTTSConfigEntry) -> None:
+        """Describe the entity from its config entry."""
+        self._entry = entry
+        self._client = entry.runtime_data.client
+        provider = entry.data[CONF_PROVIDER]
+        self._voice: str = entry.options[CONF_VOICE]
+        self._attr_unique_id = entry.entry_id
+        # Only the format hint is honoured exactly; Home Assistant converts for
+        # the rate, channel and sample-size hints.
+        self._attr_supported_options = [ATTR_VOICE, ATTR_PREFERRED_FORMAT]
+        self._attr_supported_languages = ha_languages(self._client.languages)
+        self._attr_default_language = entry.options[CONF_LANGUAGE]
+        # Every setting that changes the audio belongs here: Home Assistant's
+        # cache key is built from the merged options.
+        self._attr_default_options = {ATTR_VOICE: self._voice}
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer=PROVIDER_NAMES[provider],
+            model="Streaming text-to-speech",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    def async_get_supported_voices(self, language: str) -> list[HAVoice]:
+        """Return the account's voices, the configured one first."""
+        voices = sorted(
+            self._entry.runtime_data.voices,
+            key=lambda voice: voice.voice_id != self._voice,
+        )
+        return [HAVoice(voice.voice_id, voice.name) for voice in voices]
+
+    def _synthesis_options(
+        self, language: str, options: Mapping[str, Any]
+    ) -> SynthesisOptions:
+        """Translate a request's language and options for the provider."""
+        voice = str(options.get(ATTR_VOICE) or self._voice).strip()
+        if not voice:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="voice_required"
+            )
+        code = provider_language(language, self._client.languages)
+        if code is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="language_not_supported",
+                translation_placeholders={"language": language},
+            )
+        # Media players get mp3 (no transcoding); anything else gets PCM in a
+        # streaming WAV, which Home Assistant converts losslessly if needed.
+        preferred = options.get(ATTR_PREFERRED_FORMAT, "mp3")
+        encoding = AudioEncoding.MP3 if preferred == "mp3" else AudioEncoding.PCM_S16LE
+        rate = options.get(ATTR_PREFERRED_SAMPLE_RATE)
+        return SynthesisOptions(
+            voice=voice,
+            language=code,
+            audio_format=self._client.audio_format(
+                encoding, int(rate) if rate is not None else None
+            ),
+        )
+
+    async def async_stream_tts_audio(
+        self, request: TTSAudioRequest
+    ) -> TTSAudioResponse:
+        """Stream the text to the provider as it is written and the audio back as it comes."""
+        options = self._synthesis_options(request.language, request.options)
+        try:
+            audio = self._client.stream(request.message_gen, options)
+        except SpeechError as err:
+            raise translate_error(err) from err
+        return TTSAudioResponse(
+            extension=options.audio_format.container, data_gen=_translated(audio)
+        )
+
+    async def async_get_tts_audio(
+        self, message: str, language: str, options: dict[str, Any]
+    ) -> TtsAudioType:
+        """Speak a whole message (Home Assistant before 2025.8 calls this for full text)."""
+
+        async def single() -> AsyncGenerator[str]:
+            yield message
+
+        response = await self.async_stream_tts_audio(
+            TTSAudioRequest(language=language, options=options, message_gen=single())
+        )
+        return response.extension, b"".join(
+            [chunk async for chunk in response.data_gen]
+        )
+
+
+async def _translated(audio: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
+    """Pass audio through; turn library errors into translated ones; always close."""
+    try:
+        async for chunk in audio:
+            yield chunk
+    except SpeechError as err:
+        raise translate_error(err) from err
+    finally:
+        await audio.aclose()

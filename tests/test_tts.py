@@ -1,0 +1,290 @@
+"""The TTS entity through Home Assistant's real TTS machinery, against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from http import HTTPStatus
+import io
+from pathlib import Path
+import wave
+
+from homeassistant.components import tts
+from homeassistant.components.tts.helper import get_engine_instance
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
+
+from custom_components.streaming_tts.speech import Deadlines
+from custom_components.streaming_tts.speech.text import clean_text
+from tests.conftest import ENGINE
+from tests.emulators import LmntEmulator
+from tests.emulators.synth import audio_seconds
+from tests.speech.helpers import ANSWER, TextFeed, collect, decoded_seconds
+
+FAST = Deadlines(connect=2.0, first_audio=1.0, chunk_gap=1.0, close=1.0)
+
+
+async def one(text: str) -> AsyncGenerator[str]:
+    """A text stream of one chunk."""
+    yield text
+
+
+async def test_entity(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    state = hass.states.get(ENGINE)
+    assert state is not None
+    entity = get_engine_instance(hass, ENGINE)
+    assert isinstance(entity, tts.TextToSpeechEntity)
+    assert entity.async_supports_streaming_input()
+    assert {"en", "en-US", "en-GB", "de", "de-DE", "hi"} <= set(
+        entity.supported_languages
+    )
+    assert entity.default_language == "en"
+    assert entity.default_options == {"voice": "leah"}
+    assert entity.supported_options == ["voice", "preferred_format"]
+
+
+async def test_llm_answer_streams_both_ways(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    """An LLM's token deltas in, audio out before the LLM has finished."""
+    stream = tts.async_create_stream(hass, ENGINE, "en-US")
+    feed = TextFeed(ANSWER, interval=0.02)
+    stream.async_set_message_stream(feed())
+    result = await collect(stream.async_stream_result())
+
+    assert feed.ended is not None
+    assert result.times[0] < feed.ended
+    session = lmnt_emulator.sessions[-1]
+    assert session.text == clean_text(ANSWER)
+    assert session.init["language"] == "en"
+    assert session.init["voice"] == "leah"
+    assert decoded_seconds(result.audio) == pytest.approx(
+        audio_seconds(session.text), abs=0.4
+    )
+    await lmnt_emulator.wait_closed()
+
+
+async def test_every_path_gives_the_same_audio(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    """Token stream, one full-text chunk, and async_get_tts_audio agree byte for byte."""
+    entity = get_engine_instance(hass, ENGINE)
+    assert isinstance(entity, tts.TextToSpeechEntity)
+    text = "It is sunny. The lights are on."
+
+    streamed = tts.async_create_stream(hass, ENGINE, "en")
+    streamed.async_set_message_stream(TextFeed(text, interval=0)())
+    by_tokens = (await collect(streamed.async_stream_result())).audio
+
+    response = await entity.async_stream_tts_audio(
+        tts.TTSAudioRequest(language="en", options={}, message_gen=one(text))
+    )
+    by_chunk = (await collect(response.data_gen)).audio
+
+    extension, by_call = await entity.async_get_tts_audio(text, "en", {})
+
+    assert response.extension == extension == "mp3"
+    assert by_tokens == by_chunk == by_call
+    assert [s.text for s in lmnt_emulator.sessions] == [text] * 3
+
+
+async def test_full_text_over_http_and_cache(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    lmnt_emulator: LmntEmulator,
+    hass_client: ClientSessionGenerator,
+    tts_cache_dir: Path,
+) -> None:
+    """The player's path: a URL, then a GET that streams; the cache spares a second call."""
+    client = await hass_client()
+    message = "Good *morning*! Coffee is ready."
+
+    async def fetch(options: dict[str, str] | None = None) -> bytes:
+        response = await client.post(
+            "/api/tts_get_url",
+            json={
+                "engine_id": ENGINE,
+                "message": message,
+                "language": "en",
+                "options": options or {},
+            },
+        )
+        assert response.status == HTTPStatus.OK
+        path = (await response.json())["path"]
+        audio = await client.get(path)
+        assert audio.status == HTTPStatus.OK
+        assert audio.headers["Content-Type"] == "audio/mpeg"
+        return await audio.read()
+
+    first = await fetch()
+    assert len(lmnt_emulator.sessions) == 1
+    assert lmnt_emulator.sessions[0].text == "Good morning! Coffee is ready."
+    assert decoded_seconds(first) == pytest.approx(
+        audio_seconds("Good morning! Coffee is ready."), abs=0.3
+    )
+    await hass.async_block_till_done()
+
+    second = await fetch()
+    assert len(lmnt_emulator.sessions) == 1  # served from the cache
+    assert decoded_seconds(second) == pytest.approx(decoded_seconds(first), abs=0.01)
+    assert any(tts_cache_dir.glob("*.mp3"))
+
+    await fetch({"voice": "elowen"})
+    assert len(lmnt_emulator.sessions) == 2  # another voice, another cache entry
+    assert lmnt_emulator.sessions[1].init["voice"] == "elowen"
+
+
+async def test_voices_for_the_pipeline_dropdown(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": ENGINE, "language": "en"}
+    )
+    response = await client.receive_json()
+    assert response["success"]
+    voices = response["result"]["voices"]
+    assert voices[0] == {"voice_id": "leah", "name": "Leah"}
+    assert len(voices) > 1
+
+
+@pytest.mark.parametrize(
+    ("options", "container", "rate"),
+    [
+        ({"preferred_format": "wav", "preferred_sample_rate": 16000,
+          "preferred_sample_channels": 1, "preferred_sample_bytes": 2}, "wav", 16000),
+        ({"preferred_format": "flac", "preferred_sample_rate": 48000,
+          "preferred_sample_channels": 1}, "flac", 48000),
+        ({"preferred_format": "mp3"}, "mp3", 24000),
+    ],
+)  # fmt: skip
+async def test_satellite_formats(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    lmnt_emulator: LmntEmulator,
+    options: dict[str, str | int],
+    container: str,
+    rate: int,
+) -> None:
+    """Satellites ask for a format; PCM is fetched and Home Assistant converts it."""
+    stream = tts.async_create_stream(hass, ENGINE, "en", options)
+    stream.async_set_message_stream(
+        TextFeed("Turning on the kitchen lights.", interval=0)()
+    )
+    audio = (await collect(stream.async_stream_result())).audio
+    wanted = "mp3" if container == "mp3" else "pcm_s16le"
+    assert lmnt_emulator.sessions[-1].init["format"] == wanted
+    if container == "wav":
+        with wave.open(io.BytesIO(audio)) as wav:
+            assert wav.getframerate() == rate
+            assert wav.getnchannels() == 1
+    assert decoded_seconds(audio, container, rate) == pytest.approx(
+        audio_seconds("Turning on the kitchen lights."), abs=0.15
+    )
+
+
+async def test_wrong_key_at_synthesis(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    lmnt_emulator: LmntEmulator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A key revoked after set-up: a translated error, and a 500 before any audio."""
+    lmnt_emulator.config.api_keys = {"another-key"}
+    stream = tts.async_create_stream(hass, ENGINE, "en")
+    stream.async_set_message_stream(one("Hello there."))
+    with pytest.raises(HomeAssistantError) as err:
+        await collect(stream.async_stream_result())
+    assert err.value.translation_key == "invalid_auth"
+    await lmnt_emulator.wait_closed()
+
+    client = await hass_client()
+    response = await client.post(
+        "/api/tts_get_url", json={"engine_id": ENGINE, "message": "Hello again."}
+    )
+    audio = await client.get((await response.json())["path"])
+    assert audio.status == HTTPStatus.INTERNAL_SERVER_ERROR
+    await lmnt_emulator.wait_closed()
+
+
+async def test_provider_error_mid_stream(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    lmnt_emulator.config.error_after_chunks = 2
+    stream = tts.async_create_stream(hass, ENGINE, "en")
+    stream.async_set_message_stream(one(ANSWER))
+    received: list[bytes] = []
+    with pytest.raises(HomeAssistantError) as err:
+        async for chunk in stream.async_stream_result():
+            received.append(chunk)
+    assert received
+    assert err.value.translation_key == "provider_error"
+    await lmnt_emulator.wait_closed()
+
+
+async def test_provider_stall(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    loaded_entry.runtime_data.client.deadlines = FAST
+    lmnt_emulator.config.stall_after_chunks = 1
+    stream = tts.async_create_stream(hass, ENGINE, "en")
+    stream.async_set_message_stream(one(ANSWER))
+    with pytest.raises(HomeAssistantError) as err:
+        await collect(stream.async_stream_result())
+    assert err.value.translation_key == "timeout"
+    await lmnt_emulator.wait_closed()
+
+
+async def test_unknown_voice(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    stream = tts.async_create_stream(hass, ENGINE, "en", {"voice": "nobody"})
+    stream.async_set_message_stream(one("Hello."))
+    with pytest.raises(HomeAssistantError) as err:
+        await collect(stream.async_stream_result())
+    assert err.value.translation_key == "voice_not_found"
+
+
+@pytest.mark.parametrize("text", ["", "🙂👍", "```python\nprint(1)\n```"])
+async def test_nothing_to_speak(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    lmnt_emulator: LmntEmulator,
+    text: str,
+) -> None:
+    stream = tts.async_create_stream(hass, ENGINE, "en")
+    stream.async_set_message_stream(one(text))
+    with pytest.raises(HomeAssistantError) as err:
+        await collect(stream.async_stream_result())
+    assert err.value.translation_key == "no_text"
+    await lmnt_emulator.wait_closed()
+
+
+async def test_markdown_and_glued_messages(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    """What Home Assistant 2025.x sends after a tool call: two messages glued together."""
+    text = "Let me check.The **kitchen** light is on 💡. See [docs](https://example.com/x)."
+    stream = tts.async_create_stream(hass, ENGINE, "en")
+    stream.async_set_message_stream(TextFeed(text, token_chars=3, interval=0)())
+    await collect(stream.async_stream_result())
+    assert (
+        lmnt_emulator.sessions[-1].text
+        == "Let me check. The kitchen light is on. See docs."
+    )
+
+
+async def test_invalid_request_options(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    with pytest.raises(HomeAssistantError, match="Invalid options"):
+        tts.async_create_stream(hass, ENGINE, "en", {"pitch": 2})
+    with pytest.raises(HomeAssistantError, match="not supported"):
+        tts.async_create_stream(hass, ENGINE, "xx")
