@@ -131,6 +131,8 @@ async def test_duplicate_account_aborts(
 async def test_voice_list_empty_still_allows_typing(
     hass: HomeAssistant, lmnt_emulator: LmntEmulator
 ) -> None:
+    """No listed voice: a typed id works; the language falls back to English."""
+    hass.config.language = "tlh"
     lmnt_emulator.config.voices = []
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -144,6 +146,8 @@ async def test_voice_list_empty_still_allows_typing(
         },
     )
     assert result["step_id"] == "voice"
+    language_field = next(k for k in result["data_schema"].schema if k == "language")
+    assert language_field.default() == "en"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"voice": " my-clone ", "language": "en"}
     )

@@ -6,12 +6,13 @@ from collections.abc import AsyncGenerator
 from http import HTTPStatus
 import io
 from pathlib import Path
+from unittest.mock import patch
 import wave
 
 from homeassistant.components import tts
 from homeassistant.components.tts.helper import get_engine_instance
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import (
@@ -19,7 +20,7 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.streaming_tts.speech import Deadlines
+from custom_components.streaming_tts.speech import Deadlines, SpeechRequestError
 from custom_components.streaming_tts.speech.text import clean_text
 from tests.conftest import ENGINE
 from tests.emulators import LmntEmulator
@@ -288,3 +289,50 @@ async def test_invalid_request_options(
         tts.async_create_stream(hass, ENGINE, "en", {"pitch": 2})
     with pytest.raises(HomeAssistantError, match="not supported"):
         tts.async_create_stream(hass, ENGINE, "xx")
+
+
+async def test_blank_voice_is_refused(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    stream = tts.async_create_stream(hass, ENGINE, "en", {"voice": "  "})
+    stream.async_set_message_stream(one("Hello."))
+    with pytest.raises(ServiceValidationError) as err:
+        await collect(stream.async_stream_result())
+    assert err.value.translation_key == "voice_required"
+    assert not lmnt_emulator.sessions
+
+
+async def test_direct_calls_validate_like_home_assistant(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The entity checks what it is given even when called past HA's own checks."""
+    entity = get_engine_instance(hass, ENGINE)
+    assert isinstance(entity, tts.TextToSpeechEntity)
+    with pytest.raises(ServiceValidationError) as err:
+        await entity.async_get_tts_audio("Hello.", "xx", {})
+    assert err.value.translation_key == "language_not_supported"
+    refused = SpeechRequestError("LMNT cannot do that", provider="LMNT")
+    with (
+        patch.object(
+            loaded_entry.runtime_data.client, "check_options", side_effect=refused
+        ),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await entity.async_get_tts_audio("Hello.", "en", {})
+    assert err.value.translation_key == "bad_request"
+
+
+async def test_huge_message(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
+) -> None:
+    """A very long full-text message is streamed in sentences, all of it."""
+    sentence = "This is sentence number {} of a very long announcement. "
+    text = "".join(sentence.format(n) for n in range(300))
+    stream = tts.async_create_stream(hass, ENGINE, "en")
+    stream.async_set_message_stream(one(text))
+    audio = (await collect(stream.async_stream_result())).audio
+    assert lmnt_emulator.sessions[-1].text == text.strip()
+    assert len(lmnt_emulator.sessions[-1].flush_nonces) == 300
+    assert decoded_seconds(audio) == pytest.approx(
+        audio_seconds(text.strip()), rel=0.02
+    )

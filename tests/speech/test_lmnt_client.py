@@ -26,6 +26,8 @@ from custom_components.streaming_tts.speech import (
     SpeechVoiceError,
     SynthesisOptions,
 )
+from custom_components.streaming_tts.speech.lmnt import LmntProtocol
+from custom_components.streaming_tts.speech.session import FlushDone, Progress
 from custom_components.streaming_tts.speech.text import clean_text
 from tests.conftest import API_KEY
 from tests.emulators import LmntEmulator
@@ -348,3 +350,49 @@ async def test_synthesize_whole_text(client: LmntClient) -> None:
     assert decoded_seconds(audio) == pytest.approx(
         audio_seconds("A whole text at once."), abs=0.15
     )
+
+
+async def test_voice_list_timeout(
+    http: aiohttp.ClientSession, lmnt_emulator: LmntEmulator
+) -> None:
+    lmnt_emulator.config.handshake_delay = 1.0
+    deadlines = Deadlines(connect=0.2)
+    client = LmntClient(
+        http, API_KEY, base_url=lmnt_emulator.base_url, deadlines=deadlines
+    )
+    with pytest.raises(SpeechTimeoutError):
+        await client.list_voices()
+
+
+async def test_refused_upgrade(
+    http: aiohttp.ClientSession, lmnt_emulator: LmntEmulator
+) -> None:
+    """An HTTP error instead of the WebSocket upgrade (here: a wrong API path)."""
+    client = LmntClient(
+        http, API_KEY, base_url=f"{lmnt_emulator.base_url}/wrong", deadlines=FAST
+    )
+    with pytest.raises(SpeechRequestError, match="HTTP 404"):
+        await collect(client.stream(one("Hello."), OPTIONS))
+
+
+def test_protocol_messages() -> None:
+    """Message shapes the emulator never sends: older errors, unknown types, acks."""
+    protocol = LmntProtocol("https://api.lmnt.com", API_KEY, OPTIONS)
+    assert protocol.url() == "wss://api.lmnt.com/v1/ai/speech/stream"
+    assert protocol.flush() == [{"type": "flush", "nonce": 1}]
+    assert protocol.flush() == [{"type": "flush", "nonce": 2}]
+    assert list(protocol.on_text({"type": "something_new"})) == [Progress()]
+    assert list(protocol.on_text({"complete": "flush", "nonce": 1})) == [FlushDone()]
+    with pytest.raises(SpeechProviderError, match="LMNT: overloaded"):
+        protocol.on_text({"error": "overloaded"})
+    with pytest.raises(SpeechAuthError) as err:
+        protocol.on_text(
+            {
+                "type": "error",
+                "error": {
+                    "type": "authentication_error",
+                    "message": f"bad key {API_KEY}",
+                },
+            }
+        )
+    assert API_KEY not in str(err.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+import itertools
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -122,9 +123,9 @@ def test_pathological_input_finishes() -> None:
 
 MESSAGES = st.lists(
     st.sampled_from(
-        list("ab XY.!?,:;-*_#`[]()<>|~\n\t\r🌞你。12é")
-        + ["https://www.ex.com/a ", "**", "```", "\n- ", "\n# ", "[l](u)", "<br>",
-           "e.g. ", "Dr. ", "| x |", "\n\n", "👍🏽", "1. "]
+        [*"ab XY.!?,:;-*_#`[]()<>|~\n\t\r🌞你。12é",
+         "https://www.ex.com/a ", "**", "```", "\n- ", "\n# ", "[l](u)", "<br>",
+         "e.g. ", "Dr. ", "| x |", "\n\n", "👍🏽", "1. "]
     ),
     max_size=40,
 ).map("".join)  # fmt: skip
@@ -133,7 +134,7 @@ MESSAGES = st.lists(
 def split(text: str, cuts: list[int]) -> list[str]:
     """Split text at the given positions."""
     bounds = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=400, deadline=None)
