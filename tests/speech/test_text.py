@@ -86,6 +86,34 @@ def test_words_come_out_as_soon_as_they_are_complete() -> None:
     assert cleaner.close() == " end"
 
 
+def test_finished_words_go_out_before_the_next_token() -> None:
+    """A word ending a sentence is released at once, so the flush comes a token sooner."""
+    cleaner = TextCleaner()
+    assert cleaner.feed("It is sunny ") == "It is sunny"
+    assert cleaner.feed("today.") == " today."
+    assert cleaner.feed(" Dr.") == ""  # an abbreviation waits
+    assert cleaner.feed(" Who") == " Dr."
+    assert cleaner.feed(" www.") == " Who"  # so does the start of an address
+    assert cleaner.close() == " www."
+
+
+@pytest.mark.parametrize(
+    ("pieces", "spoken"),
+    [
+        (["Open config.", "yaml now"], "Open config.yaml now"),
+        (["Let me check.", "The light"], "Let me check. The light"),
+        (["Wow!", "[x](y) ok"], "Wow!x ok"),
+        (["Really?", "!"], "Really?!"),
+        (["Done.", "**"], "Done."),
+        (["See example.", "com/page"], "See example.com/page"),
+    ],
+)
+def test_a_word_released_early_may_go_on(pieces: list[str], spoken: str) -> None:
+    cleaner = TextCleaner()
+    out = "".join(cleaner.feed(piece) for piece in pieces) + cleaner.close()
+    assert out == spoken == clean_text("".join(pieces))
+
+
 def test_open_constructs_are_held_until_they_close() -> None:
     cleaner = TextCleaner()
     assert cleaner.feed("See [the ") == "See"
@@ -229,6 +257,6 @@ async def test_text_fragments_stream() -> None:
         TextFragment("Hello", False),
         TextFragment(" world!", True),
         TextFragment(" How", False),
-        TextFragment(" are", False),
-        TextFragment(" you?", True),
+        # " you?" looks finished: it goes out the moment it arrives.
+        TextFragment(" are you?", True),
     ]

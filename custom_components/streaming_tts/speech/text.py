@@ -58,6 +58,13 @@ _WHITESPACE: Final = re.compile(r"\s+")
 _UNSPACED_CUT: Final = re.compile(r"(?<=[。！？，、；：])")
 _UNSPACED_SENTENCE: Final = re.compile(r"[。！？][”’」』）)]*(?=\S)")
 _WORD: Final = re.compile(r"\S+")
+# A word that looks finished before the next character is seen: letters, then
+# one sentence terminator ("today.", "don't!"). Releasing it at once lets the
+# provider start speaking a token earlier; should the word go on after all
+# ("config." + "yaml"), the rest is joined on without a space.
+_FINISHED_WORD: Final = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*[^\W\d_][.!?]")
+_GLUED_JOIN: Final = re.compile(r"[a-z0-9][.!?]")
+_CAPITALISED: Final = re.compile(r"[A-Z][a-z]")
 _ATTACHING: Final = frozenset(".,;:!?…)]}»”’")
 
 
@@ -79,6 +86,24 @@ def _host(url: str) -> str:
     """Read a URL as its host name: "https://www.example.com/a" -> "example.com"."""
     host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
     return host.removeprefix("www.")
+
+
+def _finished_prefix(token: str) -> int:
+    """Return the length of a finished word that starts ``token``, else 0."""
+    match = _FINISHED_WORD.match(token)
+    if match is None or match.group().casefold() in ABBREVIATIONS | {"www."}:
+        return 0
+    return match.end()
+
+
+def _split_finished(token: str) -> list[str]:
+    """Split a token after each finished word it starts with ("check.The")."""
+    pieces = []
+    while 0 < (length := _finished_prefix(token)) < len(token):
+        pieces.append(token[:length])
+        token = token[length:]
+    pieces.append(token)
+    return pieces
 
 
 def _clean_token(token: str) -> list[str]:
@@ -118,10 +143,14 @@ def _closer(text: str, mark: str, start: int, final: bool) -> int | _Verdict:
     return _Verdict.LITERAL if final or len(text) >= stop else _Verdict.UNDECIDED
 
 
-def _construct(text: str, at: int, final: bool) -> _Construct | _Verdict:
+def _construct(
+    text: str, at: int, final: bool, *, token_start: bool
+) -> _Construct | _Verdict:
     """Read the construct opening at ``at``: code, link, image, tag or autolink.
 
-    Decisions depend only on the text, never on how it arrived.
+    An image's "!" counts only at the start of a word ("Wow![x](y)" is a
+    terminator and a link). Decisions depend only on the text, never on how
+    it arrived.
     """
     char = text[at]
     if char == "`":
@@ -131,7 +160,7 @@ def _construct(text: str, at: int, final: bool) -> _Construct | _Verdict:
         return _Construct(end + 1, text[at + 1 : end])
     if char == "[":
         return _link(text, at + 1, final)
-    if char == "!" and text.startswith("[", at + 1):
+    if char == "!" and token_start and text.startswith("[", at + 1):
         image = _link(text, at + 2, final)
         return _Verdict.LITERAL if image is _Verdict.LITERAL else image
     if char == "<":
@@ -172,12 +201,13 @@ def _tag(text: str, at: int, final: bool) -> _Construct | _Verdict:
     return _Construct(end + 1, " " if name in _BREAK_TAGS else "")
 
 
-def _scan(text: str, final: bool) -> tuple[int, str]:
+def _scan(text: str, final: bool, *, continued: bool) -> tuple[int, str]:
     """Find how much of a line may be released, and what it reads as.
 
     Returns ``(cut, spoken)``: ``text[:cut]`` is final and reads as ``spoken``.
     The cut lies at whitespace or after a terminator of an unspaced script,
-    never inside a construct that may still change.
+    never inside a construct that may still change. ``continued``: the text
+    goes on a word already released.
     """
     spoken: list[str] = []
     plain_from = 0
@@ -190,7 +220,8 @@ def _scan(text: str, final: bool) -> tuple[int, str]:
             plain_from = index
             cut, cut_spoken_len = index, len(spoken)
         if char in "`[!<":
-            found = _construct(text, index, final)
+            token_start = text[index - 1].isspace() if index else not continued
+            found = _construct(text, index, final, token_start=token_start)
             if found is _Verdict.UNDECIDED:
                 break
             if isinstance(found, _Construct):
@@ -214,12 +245,14 @@ class TextCleaner:
         self._line_start = True  # the line's first word is still undecided
         self._fence: str | None = None  # the marker of the open code block
         self._skip_line = False  # the rest of the line is dropped (a fence line)
+        self._continued = False  # the line goes on a word released early
         self._block = False  # the line is a heading, list item or table row
         self._table = False
         self._line_output = False  # the line has released words
         self._after_plain_line = False  # one newline after a plain line
         self._pause = False  # a dash or table pipe: a comma before the next word
         self._last = ""  # the last character released
+        self._tail = ""  # the last two characters released
         self._output: list[str] = []
 
     def feed(self, chunk: str) -> str:
@@ -249,10 +282,17 @@ class TextCleaner:
         """Release what is final in the current line."""
         if self._line_start and not self._start_line(final=final):
             return
-        cut, spoken = _scan(self._line, final)
+        cut, spoken = _scan(self._line, final, continued=self._continued)
         if cut:
             self._line = self._line[cut:]
+            # A cut after an unspaced terminator leaves the word going on.
+            self._continued = not self._line[:1].isspace()
             self._emit(spoken)
+        held = self._line.lstrip()
+        if not final and held and _finished_prefix(held) == len(held):
+            self._emit(self._line)
+            self._line = ""
+            self._continued = True
 
     def _start_line(self, *, final: bool) -> bool:
         """Decide what the line is from its first word; False while undecided.
@@ -273,8 +313,9 @@ class TextCleaner:
         if not stripped:
             return False
         word = stripped.split(maxsplit=1)[0]
-        if not final and len(stripped) == len(word):
-            return False  # the first word may still grow
+        finished = _finished_prefix(word) == len(word)
+        if not final and len(stripped) == len(word) and not finished:
+            return False  # the first word may still grow (into a marker?)
         if word.startswith(_FENCES):
             self._fence = word[:3]
             self._skip_line = True
@@ -305,7 +346,7 @@ class TextCleaner:
         self._line = ""
         self._line_start = True
         self._block = self._table = self._line_output = self._pause = False
-        self._skip_line = False
+        self._skip_line = self._continued = False
 
     def _end_phrase(self) -> None:
         if self._last and self._last not in PHRASE_END:
@@ -313,6 +354,7 @@ class TextCleaner:
 
     def _put(self, text: str) -> None:
         self._output.append(text)
+        self._tail = (self._tail + text)[-2:]
         self._last = text[-1]
 
     def _emit(self, spoken: str) -> None:
@@ -322,7 +364,12 @@ class TextCleaner:
         if self._table:
             spoken = spoken.replace("|", " | ")
         for piece_index, piece in enumerate(spoken.split()):
-            for part_index, part in enumerate(_UNSPACED_CUT.split(piece)):
+            parts = [
+                finished
+                for unspaced in _UNSPACED_CUT.split(piece)
+                for finished in _split_finished(unspaced)
+            ]
+            for part_index, part in enumerate(parts):
                 if part in ("-", "|"):  # a dash between words, a table's cell border
                     self._pause = self._line_output
                     continue
@@ -339,6 +386,9 @@ class TextCleaner:
         # Punctuation left alone (its emoji removed: "on 🌞.") joins the word before.
         if word[0] in _ATTACHING and not any(char.isalnum() for char in word):
             spaced = False
+        # Two messages glued together: "check." then "The" needs its space back.
+        elif _GLUED_JOIN.fullmatch(self._tail) and _CAPITALISED.match(word):
+            spaced = True
         self._put(f" {word}" if self._last and spaced else word)
         self._line_output = True
 
