@@ -326,9 +326,9 @@ def chunk_pcm(pcm: bytes, sample_rate: int, chunk_seconds: float) -> list[bytes]
 class Pacer:
     """Release audio at `speed` times real time (0 or None: as fast as possible).
 
-    Call `wait` before sending each piece of audio. A piece becomes due once
-    it could have been generated at `speed` times real time, counted from the
-    first `wait`, so N seconds of audio leave over N / speed seconds.
+    Call `wait` before sending each piece of audio. The first piece is due at
+    once; each later one once it could have been generated at `speed` times
+    real time, so N seconds of audio leave over (N - first piece) / speed.
     """
 
     def __init__(self, speed: float | None) -> None:
@@ -348,7 +348,9 @@ class Pacer:
             return
         loop = asyncio.get_running_loop()
         if self._start is None:
-            self._start = loop.time()
+            # The first piece leaves at once: the provider's first-audio
+            # latency (waited before) already covers producing it.
+            self._start = loop.time() - seconds / self.speed
         self._released += seconds
         due = self._start + self._released / self.speed
         delay = due - loop.time()
