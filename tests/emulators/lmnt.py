@@ -635,19 +635,24 @@ class _LmntSession:
         fed = 0  # samples of the segment handed to the encoder so far
         reported = 0  # timestamps cover the words starting before this sample
         pieces = synth.chunk_pcm(pcm, rate, self.config.chunk_seconds)
+        unsent = 0.0  # seconds of audio encoded but not yet sent
         for index, piece in enumerate(pieces):
             if self._interrupted():
                 if self.encoder is not None:
                     self.encoder.flush()  # discard the interrupted segment
                 return True
-            await self.pacer.wait(len(piece) / 2 / rate)
             fed += len(piece) // 2
+            unsent += len(piece) / 2 / rate
             payload = self._encode(piece)
             last = index == len(pieces) - 1
             if last and self.encoder is not None:
                 payload += self.encoder.flush()
             if not payload:
-                continue  # the MP3 encoder is still filling a frame
+                # The MP3 encoder is still filling a frame: no time passes on
+                # the wire, so the first audio comes right after the latency.
+                continue
+            await self.pacer.wait(unsent)
+            unsent = 0.0
             durations = self._durations(words, reported, fed)
             if not await self._send_chunk(payload, durations, last):
                 return False

@@ -26,14 +26,16 @@ from custom_components.streaming_tts.speech import (
     SpeechVoiceError,
     SynthesisOptions,
 )
+from custom_components.streaming_tts.speech.audio import AudioClock
 from custom_components.streaming_tts.speech.lmnt import LmntProtocol
+from custom_components.streaming_tts.speech.models import SENTENCE_FLUSHES, FlushPolicy
 from custom_components.streaming_tts.speech.session import FlushDone, Progress
 from custom_components.streaming_tts.speech.text import clean_text
 from tests.conftest import API_KEY
 from tests.emulators import LmntEmulator
 from tests.emulators.synth import audio_seconds
 
-from .helpers import ANSWER, TextFeed, collect, decoded_seconds
+from .helpers import ANSWER, Collected, TextFeed, collect, decoded_seconds
 
 # Real sockets on 127.0.0.1: the emulator, and deliberately unreachable ports.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -113,8 +115,9 @@ async def test_stream_streams_both_ways(
     assert session.init["language"] == "en"
     assert session.init["lmnt-version"] == "1.2"
     assert session.finished
-    # One flush per sentence end, as the sentences were written.
-    assert len(session.flush_nonces) == 4
+    # Every sentence end is flushed as soon as it is written.
+    for sentence_end in ("Sure!", "21 degrees.", "24.5 degrees.", "the blinds?"):
+        assert any(segment.endswith(sentence_end) for segment in session.segments)
     assert session.flush_nonces == sorted(session.flush_nonces)
     # The first audio arrived while the writer was still writing.
     assert feed.ended is not None
@@ -396,3 +399,74 @@ def test_protocol_messages() -> None:
             }
         )
     assert API_KEY not in str(err.value)
+
+
+def gaps(result: Collected, audio_format: AudioFormat = MP3) -> float:
+    """Silence a player inserts that starts at the first byte and plays in real time."""
+    clock = AudioClock(audio_format)
+    silence, playing_until = 0.0, result.times[0]
+    for arrived, chunk in zip(result.times, result.chunks, strict=True):
+        if arrived > playing_until:
+            silence += arrived - playing_until
+            playing_until = arrived
+        playing_until += clock.feed(chunk)
+    return silence
+
+
+LONG_SENTENCE = (
+    "The living room lights are on and set to a warm white at sixty percent "
+    "brightness, and the kitchen lights will switch off in ten minutes."
+)
+
+
+async def test_first_words_are_spoken_before_the_sentence_ends(
+    client: LmntClient, lmnt_emulator: LmntEmulator
+) -> None:
+    feed = TextFeed(LONG_SENTENCE, interval=0.02)
+    result = await collect(client.stream(feed(), OPTIONS))
+    segments = lmnt_emulator.sessions[-1].segments
+    assert segments[0] == "The living room"
+    assert feed.ended is not None
+    assert result.times[0] < feed.ended - 0.5
+
+
+async def test_sentence_flush_policy(
+    http: aiohttp.ClientSession, lmnt_emulator: LmntEmulator
+) -> None:
+    """The natural policy: the provider gets exactly the sentences."""
+    client = LmntClient(
+        http, API_KEY, base_url=lmnt_emulator.base_url, flush_policy=SENTENCE_FLUSHES
+    )
+    feed = TextFeed(ANSWER, interval=0.005)
+    await collect(client.stream(feed(), OPTIONS))
+    assert lmnt_emulator.sessions[-1].segments == [
+        "Sure!",
+        " The living room lights are on, and the thermostat is set to 21 degrees.",
+        " Tomorrow will be sunny with a high of 24.5 degrees.",
+        " Would you like me to close the blinds?",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("policy", "silent"),
+    [(FlushPolicy(), False), (FlushPolicy(refill_margin=None), True)],
+)
+async def test_refills_keep_the_player_busy(
+    http: aiohttp.ClientSession,
+    lmnt_emulator: LmntEmulator,
+    policy: FlushPolicy,
+    silent: bool,
+) -> None:
+    """Speaking early must not mean a silence while the long sentence is written."""
+    lmnt_emulator.config.speed = 8.0
+    lmnt_emulator.config.first_audio_latency = 0.1
+    client = LmntClient(
+        http, API_KEY, base_url=lmnt_emulator.base_url, flush_policy=policy
+    )
+    # 80 characters per second: faster than speech (~17), slower than the sentence.
+    result = await collect(
+        client.stream(TextFeed(LONG_SENTENCE, interval=0.05)(), OPTIONS)
+    )
+    assert (gaps(result) > 0.5) is silent
+    if not silent:
+        assert gaps(result) < 0.05

@@ -73,3 +73,33 @@ class Deadlines:
     first_audio: float = 10.0
     chunk_gap: float = 10.0
     close: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class FlushPolicy:
+    """When to ask the provider to speak what it has, besides every sentence end.
+
+    ``first_chars``: flush the first words as soon as this many characters of
+    them are written (and the connection is open), instead of waiting for the
+    first sentence to end; None waits for the sentence. A few words keep the
+    first phrase natural while speech starts almost at once. Refills wait for
+    as many characters too, unless that would leave the player silent.
+
+    ``first_wait``: flush whatever words there are once the first text is this
+    old, for a writer that pauses after a word or two.
+
+    ``refill_margin``: once speaking, flush the words written so far when the
+    audio queued for the player would otherwise run out (allowing for the
+    provider's observed latency plus this margin); None never does, so a long
+    sentence may leave a silence while it is being written.
+    """
+
+    first_chars: int | None = 12
+    first_wait: float = 0.3
+    refill_margin: float | None = 0.25
+
+
+#: Flush at sentence ends only: the most natural prosody, the latest start.
+SENTENCE_FLUSHES = FlushPolicy(
+    first_chars=None, first_wait=float("inf"), refill_margin=None
+)

@@ -27,12 +27,12 @@ import contextlib
 from dataclasses import dataclass
 import json
 import logging
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from .audio import streaming_wav_header
+from .audio import AudioClock, streaming_wav_header
 from .errors import (
     SpeechAuthError,
     SpeechConnectionError,
@@ -46,8 +46,15 @@ from .errors import (
     SpeechTimeoutError,
     redact,
 )
-from .models import AudioEncoding, AudioFormat, Deadlines, SynthesisOptions, Voice
-from .text import text_fragments
+from .models import (
+    AudioEncoding,
+    AudioFormat,
+    Deadlines,
+    FlushPolicy,
+    SynthesisOptions,
+    Voice,
+)
+from .text import TextFragment, text_fragments
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +64,8 @@ HEARTBEAT: Final = 20.0
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 MAX_ERROR_TEXT: Final = 300
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+# Assumed flush -> first audio before the provider has shown its own.
+INITIAL_LATENCY: Final = 0.5
 # 1000 is a normal close; 1005 means the close frame carried no code at all.
 NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
 
@@ -205,20 +214,27 @@ def check_base_url(base_url: str) -> str:
     return base_url.strip().rstrip("/")
 
 
-class _Owed:
-    """What the provider owes us, and until when it may take to answer.
+class _Timeline:
+    """What the provider owes, what the player has queued, and the deadlines.
 
     A deadline runs only while audio is owed (a flush or the finish was sent and
     not yet answered): waiting for the writer's next sentence is not a fault.
+    The audio received so far tells until when a player that started at the
+    first byte stays busy, which the flush policy uses to avoid silences.
     """
 
-    def __init__(self, deadlines: Deadlines) -> None:
+    def __init__(self, deadlines: Deadlines, audio_format: AudioFormat) -> None:
         self._deadlines = deadlines
         self._loop = asyncio.get_running_loop()
         self.pending_flushes = 0
         self.finished = False
         self.deadline: float | None = None
         self.timeout: asyncio.Timeout | None = None
+        self.clock = AudioClock(audio_format)
+        self.first_audio_at: float | None = None
+        self.observed_latency: float | None = None  # flush -> first audio
+        self._flush_sent_at: float | None = None
+        self.changed = asyncio.Event()  # a flush was answered
 
     @property
     def owed(self) -> bool:
@@ -226,23 +242,174 @@ class _Owed:
 
     def asked(self, *, finish: bool = False) -> None:
         """Note that a flush or the finish was sent."""
+        now = self._loop.time()
+        if not self.owed:
+            self._flush_sent_at = now  # an idle provider: its answer shows its latency
         if finish:
             self.finished = True
         else:
             self.pending_flushes += 1
         if self.deadline is None:
-            self._set(self._loop.time() + self._deadlines.first_audio)
+            self._set(now + self._deadlines.first_audio)
 
     def heard(self, event: ProviderEvent) -> None:
         """Note that the provider sent something."""
-        if isinstance(event, FlushDone):
+        now = self._loop.time()
+        if isinstance(event, AudioChunk) and event.data:
+            self.clock.feed(event.data)
+            if self.first_audio_at is None:
+                self.first_audio_at = now
+            if self._flush_sent_at is not None:
+                latency = now - self._flush_sent_at
+                self.observed_latency = max(self.observed_latency or 0.0, latency)
+                self._flush_sent_at = None
+        elif isinstance(event, FlushDone):
             self.pending_flushes = max(0, self.pending_flushes - 1)
-        self._set(self._loop.time() + self._deadlines.chunk_gap if self.owed else None)
+            self.changed.set()
+        self._set(now + self._deadlines.chunk_gap if self.owed else None)
+
+    @property
+    def latency(self) -> float:
+        """Return how long the provider takes from a flush to its first audio."""
+        return INITIAL_LATENCY if self.observed_latency is None else self.observed_latency
+
+    def playing_until(self) -> float | None:
+        """Return when a player that started at the first byte runs out, if known."""
+        if self.first_audio_at is None or self.pending_flushes:
+            return None  # nothing playing yet, or more audio is on its way
+        return self.first_audio_at + self.clock.seconds
 
     def _set(self, deadline: float | None) -> None:
         self.deadline = deadline
         if self.timeout is not None:
             self.timeout.reschedule(deadline)
+
+
+class _TextPump:
+    """Sends the text as it is written, in whole words, and asks for speech.
+
+    A flush goes at every sentence end, and as the client's flush policy says:
+    the first few words at once, and more words whenever the player would
+    otherwise run out of audio. The pump wakes for new text, for a flush that
+    falls due, and when the provider has answered a flush.
+    """
+
+    def __init__(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        protocol: WireProtocol,
+        timeline: _Timeline,
+        policy: FlushPolicy,
+        send_deadline: float,
+    ) -> None:
+        self._ws = ws
+        self._protocol = protocol
+        self._timeline = timeline
+        self._policy = policy
+        self._send_deadline = send_deadline
+        self._loop = asyncio.get_running_loop()
+        self._sent = 0  # characters sent
+        self._unflushed = 0  # characters sent since the last flush
+        self._first_text_at: float | None = None
+
+    async def run(self, text: AsyncIterable[str]) -> None:
+        """Pump until the text ends, then send the finish."""
+        fragments = text_fragments(text, max_chars=self._protocol.max_text_chars)
+        upcoming: asyncio.Future[TextFragment | None] | None = None
+        answered: asyncio.Future[Literal[True]] | None = None
+        try:
+            while True:
+                if upcoming is None:
+                    upcoming = asyncio.ensure_future(anext(fragments, None))
+                if answered is None:
+                    self._timeline.changed.clear()
+                    answered = asyncio.ensure_future(self._timeline.changed.wait())
+                await asyncio.wait(
+                    (upcoming, answered),
+                    timeout=self._wait(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if answered.done():
+                    answered = None
+                if not upcoming.done():
+                    await self._flush_if_due()
+                    continue
+                fragment, upcoming = upcoming.result(), None
+                if fragment is None:
+                    break
+                await self._send_fragment(fragment)
+            await self._finish()
+        finally:
+            for waiting in (upcoming, answered):
+                if waiting is not None and not waiting.done():
+                    waiting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await waiting
+            await fragments.aclose()
+
+    def _due(self) -> float | None:
+        """Return when the words sent but not flushed must be flushed, if ever.
+
+        A refill waits for a few words (a one-word segment sounds choppy)
+        unless waiting longer would leave the player silent.
+        """
+        if not self._unflushed or self._first_text_at is None:
+            return None
+        if self._sent == self._unflushed:  # nothing flushed yet
+            return self._first_text_at + self._policy.first_wait
+        margin = self._policy.refill_margin
+        if margin is None or (until := self._timeline.playing_until()) is None:
+            return None
+        last_moment = until - self._timeline.latency
+        enough = self._unflushed >= (self._policy.first_chars or 0)
+        return last_moment - margin if enough else last_moment
+
+    def _wait(self) -> float | None:
+        due = self._due()
+        return None if due is None else max(0.0, due - self._loop.time())
+
+    async def _send_fragment(self, fragment: TextFragment) -> None:
+        await self._send(self._protocol.text(fragment.text))
+        if self._first_text_at is None:
+            self._first_text_at = self._loop.time()
+        self._sent += len(fragment.text)
+        self._unflushed += len(fragment.text)
+        first_chars = self._policy.first_chars
+        first_words_ready = (
+            first_chars is not None
+            and self._sent == self._unflushed
+            and self._sent >= first_chars
+        )
+        if fragment.sentence_end or first_words_ready:
+            await self._flush()
+        else:
+            await self._flush_if_due()
+
+    async def _send(self, messages: list[JSONMessage]) -> None:
+        async with asyncio.timeout(self._send_deadline):
+            for message in messages:
+                await self._ws.send_str(json.dumps(message))
+
+    async def _flush_if_due(self) -> None:
+        due = self._due()
+        if due is not None and self._loop.time() >= due:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        # Marked before sending: a fast provider may answer first.
+        self._timeline.asked()
+        self._unflushed = 0
+        await self._send(self._protocol.flush())
+
+    async def _finish(self) -> None:
+        if not self._sent:
+            raise SpeechNoTextError(
+                "there is no text to speak (empty, or only markup and emoji)",
+                provider=self._protocol.provider,
+            )
+        # Marked before sending: the provider may close before send returns.
+        self._timeline.asked(finish=True)
+        await self._send(self._protocol.finish())
 
 
 class StreamingClient(ABC):
@@ -268,12 +435,14 @@ class StreamingClient(ABC):
         *,
         base_url: str | None = None,
         deadlines: Deadlines | None = None,
+        flush_policy: FlushPolicy | None = None,
     ) -> None:
         """Use ``session`` (never closed here) to reach the API at ``base_url``."""
         self._session = session
         self._api_key = api_key
         self.base_url = check_base_url(base_url or self.default_base_url)
         self.deadlines = deadlines or Deadlines()
+        self.flush_policy = flush_policy or FlushPolicy()
 
     @classmethod
     def audio_format(
@@ -398,7 +567,7 @@ class StreamingClient(ABC):
         reported before any audio has been yielded.
         """
         ws = await self._connect(protocol)
-        owed = _Owed(self.deadlines)
+        owed = _Timeline(self.deadlines, audio_format)
         pump = asyncio.create_task(
             self._pump_text(ws, protocol, text, owed),
             name=f"{protocol.provider} text pump",
@@ -452,40 +621,19 @@ class StreamingClient(ABC):
             ) from None
         return ws
 
-    async def _send(
-        self, ws: aiohttp.ClientWebSocketResponse, messages: list[JSONMessage]
-    ) -> None:
-        async with asyncio.timeout(self.deadlines.chunk_gap):
-            for message in messages:
-                await ws.send_str(json.dumps(message))
-
     async def _pump_text(
         self,
         ws: aiohttp.ClientWebSocketResponse,
         protocol: WireProtocol,
         text: AsyncIterable[str],
-        owed: _Owed,
+        owed: _Timeline,
     ) -> None:
-        """Send the text as it is written: whole words, a flush at each sentence end."""
-        spoken = False
+        """Send the text as it is written; see :class:`_TextPump`."""
         try:
-            async for fragment in text_fragments(
-                text, max_chars=protocol.max_text_chars
-            ):
-                await self._send(ws, protocol.text(fragment.text))
-                spoken = True
-                if fragment.sentence_end:
-                    # Marked before sending: a fast provider may answer (or close,
-                    # after a finish) before the send call returns.
-                    owed.asked()
-                    await self._send(ws, protocol.flush())
-            if not spoken:
-                raise SpeechNoTextError(
-                    "there is no text to speak (empty, or only markup and emoji)",
-                    provider=protocol.provider,
-                )
-            owed.asked(finish=True)
-            await self._send(ws, protocol.finish())
+            pump = _TextPump(
+                ws, protocol, owed, self.flush_policy, self.deadlines.chunk_gap
+            )
+            await pump.run(text)
         except TimeoutError:
             raise SpeechTimeoutError(
                 f"{protocol.provider} did not take the text within "
@@ -503,7 +651,7 @@ class StreamingClient(ABC):
         self,
         ws: aiohttp.ClientWebSocketResponse,
         protocol: WireProtocol,
-        owed: _Owed,
+        owed: _Timeline,
         pump: asyncio.Task[None],
     ) -> AsyncIterator[bytes]:
         """Yield audio until the provider is done; raise on errors and stalls."""
@@ -520,7 +668,7 @@ class StreamingClient(ABC):
         self,
         ws: aiohttp.ClientWebSocketResponse,
         protocol: WireProtocol,
-        owed: _Owed,
+        owed: _Timeline,
         pump: asyncio.Task[None],
     ) -> Iterable[ProviderEvent]:
         receive = asyncio.ensure_future(ws.receive())

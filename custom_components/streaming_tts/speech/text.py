@@ -18,7 +18,7 @@ a provider, marking where sentences end (where a provider is asked to flush).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from enum import Enum
 import re
@@ -470,7 +470,7 @@ class FragmentSplitter:
 
 async def text_fragments(
     chunks: AsyncIterable[str], *, max_chars: int | None = None
-) -> AsyncIterator[TextFragment]:
+) -> AsyncGenerator[TextFragment]:
     """Clean and split a stream of raw text deltas; yield each fragment once final."""
     cleaner = TextCleaner()
     splitter = FragmentSplitter(max_chars)
