@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Generator
 from pathlib import Path
 from unittest.mock import patch
 
-from homeassistant.components import tts  # noqa: F401  (patched below)
+from homeassistant.components import tts
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 import pytest
@@ -49,7 +49,7 @@ async def lmnt_emulator(socket_enabled: None) -> AsyncGenerator[LmntEmulator]:
 def tts_cache_dir(tmp_path: Path) -> Generator[Path]:
     """Keep Home Assistant's TTS file cache in a temporary folder."""
     cache_dir = tmp_path / "tts"
-    with patch("homeassistant.components.tts.DEFAULT_CACHE_DIR", str(cache_dir)):
+    with patch.object(tts, "DEFAULT_CACHE_DIR", str(cache_dir)):
         yield cache_dir
 
 

@@ -16,7 +16,7 @@ import struct
 import sys
 from typing import Final
 
-import lameenc  # type: ignore[import-not-found]
+import lameenc
 
 SECONDS_PER_CHAR: float = 0.06
 

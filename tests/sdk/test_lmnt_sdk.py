@@ -19,7 +19,7 @@ import signal
 import struct
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -94,7 +94,7 @@ async def run_sdk(
         await process.wait()
         pytest.fail(f"SDK client timed out in scenario {scenario}")
     assert process.returncode == 0, stderr.decode()
-    return json.loads(stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return cast(dict[str, Any], json.loads(stdout.decode().strip().splitlines()[-1]))
 
 
 async def decode_seconds(data: bytes, sample_rate: int, fmt: str = "mp3") -> float:
@@ -163,7 +163,7 @@ async def receive_frame(ws: aiohttp.ClientWebSocketResponse) -> Frame:
     async with asyncio.timeout(5):
         message = await ws.receive()
     if message.type is aiohttp.WSMsgType.TEXT:
-        return json.loads(message.data)  # type: ignore[no-any-return]
+        return cast(dict[str, Any], json.loads(message.data))
     assert message.type is aiohttp.WSMsgType.BINARY, message
     return bytes(message.data)
 

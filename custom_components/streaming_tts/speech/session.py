@@ -271,7 +271,9 @@ class _Timeline:
     @property
     def latency(self) -> float:
         """Return how long the provider takes from a flush to its first audio."""
-        return INITIAL_LATENCY if self.observed_latency is None else self.observed_latency
+        return (
+            INITIAL_LATENCY if self.observed_latency is None else self.observed_latency
+        )
 
     def playing_until(self) -> float | None:
         """Return when a player that started at the first byte runs out, if known."""
