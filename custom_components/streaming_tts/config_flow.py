@@ -10,6 +10,8 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY
 from homeassistant.data_entry_flow import InvalidData, section
 from homeassistant.helpers.selector import (
+    LanguageSelector,
+    LanguageSelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -178,8 +180,8 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                         custom_value=True,
                     )
                 ),
-                vol.Required(CONF_LANGUAGE, default=default_language): vol.In(
-                    languages
+                vol.Required(CONF_LANGUAGE, default=default_language): LanguageSelector(
+                    LanguageSelectorConfig(languages=languages, native_name=True)
                 ),
             }
         )
