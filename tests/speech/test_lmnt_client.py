@@ -470,3 +470,20 @@ async def test_refills_keep_the_player_busy(
     assert (gaps(result) > 0.5) is silent
     if not silent:
         assert gaps(result) < 0.05
+
+
+async def test_a_pause_after_the_first_words_does_not_hold_them(
+    client: LmntClient, lmnt_emulator: LmntEmulator
+) -> None:
+    """ "Okay," then a tool call that takes seconds: the first words are spoken meanwhile."""
+    pause = 1.5
+
+    async def agent() -> AsyncGenerator[str]:
+        yield "Okay, "
+        await asyncio.sleep(pause)
+        yield "the lights are on."
+
+    started = time.monotonic()
+    result = await collect(client.stream(agent(), OPTIONS))
+    assert lmnt_emulator.sessions[-1].segments == ["Okay,", " the lights are on."]
+    assert result.times[0] - started < pause
