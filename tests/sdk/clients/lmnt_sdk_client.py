@@ -17,6 +17,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 import json
+from pathlib import Path
 import sys
 from typing import Any
 
@@ -86,8 +87,7 @@ async def drain(session: Any, audio_out: str | None) -> dict[str, Any]:
     summary["audio_bytes"] = len(audio)
     summary["request_id"] = session.request_id
     if audio_out:
-        with open(audio_out, "wb") as file:  # noqa: ASYNC230 - a one-shot script
-            file.write(audio)
+        await asyncio.to_thread(Path(audio_out).write_bytes, bytes(audio))
     return summary
 
 
