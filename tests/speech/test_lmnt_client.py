@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 import struct
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -487,3 +488,26 @@ async def test_a_pause_after_the_first_words_does_not_hold_them(
     result = await collect(client.stream(agent(), OPTIONS))
     assert lmnt_emulator.sessions[-1].segments == ["Okay,", " the lights are on."]
     assert result.times[0] - started < pause
+
+
+async def test_a_failed_init_still_closes_the_socket(
+    http: aiohttp.ClientSession, lmnt_emulator: LmntEmulator
+) -> None:
+    """The socket opened, then building the first message failed: it is closed."""
+
+    class BrokenInit(LmntProtocol):
+        def open(self) -> list[Mapping[str, Any]]:
+            raise SpeechRequestError("cannot describe this session", provider="LMNT")
+
+    class BrokenClient(LmntClient):
+        def _protocol(self, options: SynthesisOptions) -> LmntProtocol:
+            return BrokenInit(self.base_url, API_KEY, options)
+
+    client = BrokenClient(
+        http, API_KEY, base_url=lmnt_emulator.base_url, deadlines=FAST
+    )
+    with pytest.raises(SpeechRequestError, match="cannot describe"):
+        await collect(client.stream(one("Hello."), OPTIONS))
+    assert lmnt_emulator.requests[-1].websocket
+    await asyncio.wait_for(lmnt_emulator.wait_closed(), 2)
+    assert lmnt_emulator.open_connections == 0

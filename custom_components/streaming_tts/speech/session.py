@@ -568,10 +568,10 @@ class StreamingClient(ABC):
         overlaps with the writer's thinking time and a refused key or voice is
         reported before any audio has been yielded.
         """
-        ws = await self._connect(protocol)
-        owed = _Timeline(self.deadlines, audio_format)
+        ws = await self._open(protocol)
+        timeline = _Timeline(self.deadlines, audio_format)
         pump = asyncio.create_task(
-            self._pump_text(ws, protocol, text, owed),
+            self._pump_text(ws, protocol, text, timeline),
             name=f"{protocol.provider} text pump",
         )
         try:
@@ -580,7 +580,7 @@ class StreamingClient(ABC):
                 if audio_format.container == "wav"
                 else b""
             )
-            async for audio in self._pump_audio(ws, protocol, owed, pump):
+            async for audio in self._pump_audio(ws, protocol, timeline, pump):
                 if header:
                     # Held back until real audio exists, so that an error before it
                     # still reaches the caller before the first byte.
@@ -592,11 +592,13 @@ class StreamingClient(ABC):
         finally:
             if not pump.done():
                 pump.cancel()
-            with contextlib.suppress(BaseException):
+            # Its failure, if any, was already reported by the audio side.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
             await self._close(ws)
 
     async def _connect(self, protocol: WireProtocol) -> aiohttp.ClientWebSocketResponse:
+        ws: aiohttp.ClientWebSocketResponse | None = None
         try:
             async with asyncio.timeout(self.deadlines.connect):
                 ws = await self._session.ws_connect(
@@ -608,6 +610,17 @@ class StreamingClient(ABC):
                 )
                 for message in protocol.open():
                     await ws.send_str(json.dumps(message))
+        except BaseException:
+            # Opened but not set up (the init failed, or we were cancelled).
+            if ws is not None:
+                await self._close(ws)
+            raise
+        return ws
+
+    async def _open(self, protocol: WireProtocol) -> aiohttp.ClientWebSocketResponse:
+        """Connect, mapping every failure to a SpeechError."""
+        try:
+            return await self._connect(protocol)
         except TimeoutError:
             raise SpeechTimeoutError(
                 f"{protocol.provider} did not accept the connection within "
@@ -621,19 +634,18 @@ class StreamingClient(ABC):
                 f"cannot reach {protocol.provider}: {self._redact(str(err)) or type(err).__name__}",
                 provider=protocol.provider,
             ) from None
-        return ws
 
     async def _pump_text(
         self,
         ws: aiohttp.ClientWebSocketResponse,
         protocol: WireProtocol,
         text: AsyncIterable[str],
-        owed: _Timeline,
+        timeline: _Timeline,
     ) -> None:
         """Send the text as it is written; see :class:`_TextPump`."""
         try:
             pump = _TextPump(
-                ws, protocol, owed, self.flush_policy, self.deadlines.chunk_gap
+                ws, protocol, timeline, self.flush_policy, self.deadlines.chunk_gap
             )
             await pump.run(text)
         except TimeoutError:
@@ -653,13 +665,13 @@ class StreamingClient(ABC):
         self,
         ws: aiohttp.ClientWebSocketResponse,
         protocol: WireProtocol,
-        owed: _Timeline,
+        timeline: _Timeline,
         pump: asyncio.Task[None],
     ) -> AsyncIterator[bytes]:
         """Yield audio until the provider is done; raise on errors and stalls."""
         while True:
-            for event in await self._next_events(ws, protocol, owed, pump):
-                owed.heard(event)
+            for event in await self._next_events(ws, protocol, timeline, pump):
+                timeline.heard(event)
                 if isinstance(event, AudioChunk):
                     if event.data:
                         yield event.data
@@ -670,12 +682,12 @@ class StreamingClient(ABC):
         self,
         ws: aiohttp.ClientWebSocketResponse,
         protocol: WireProtocol,
-        owed: _Timeline,
+        timeline: _Timeline,
         pump: asyncio.Task[None],
     ) -> Iterable[ProviderEvent]:
         receive = asyncio.ensure_future(ws.receive())
         try:
-            async with asyncio.timeout_at(owed.deadline) as owed.timeout:
+            async with asyncio.timeout_at(timeline.deadline) as timeline.timeout:
                 # The text pump is watched too: if it fails (the writer raised, a
                 # send broke) the audio side must not wait for audio that will
                 # never be asked for.
@@ -691,7 +703,7 @@ class StreamingClient(ABC):
                 provider=protocol.provider,
             ) from None
         finally:
-            owed.timeout = None
+            timeline.timeout = None
             if not receive.done():
                 receive.cancel()
         message = receive.result()
@@ -712,7 +724,7 @@ class StreamingClient(ABC):
         if message.type is aiohttp.WSMsgType.BINARY:
             return protocol.on_binary(message.data)
         if message.type is aiohttp.WSMsgType.CLOSE:
-            return protocol.on_close(finished=owed.finished, code=int(message.data))
+            return protocol.on_close(finished=timeline.finished, code=int(message.data))
         # CLOSED without a close frame, or ERROR: the transport broke (aiohttp
         # also reports a missed heartbeat this way). Audio may be missing.
         raise SpeechConnectionError(
