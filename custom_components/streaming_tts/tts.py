@@ -7,7 +7,6 @@ from typing import Any
 
 from homeassistant.components.tts import (
     ATTR_PREFERRED_FORMAT,
-    ATTR_PREFERRED_SAMPLE_RATE,
     ATTR_VOICE,
     TextToSpeechEntity,
     TTSAudioRequest,
@@ -132,15 +131,11 @@ class StreamingTTSEntity(TextToSpeechEntity):
             )
         # Media players get mp3 (no transcoding); anything else gets PCM in a
         # streaming WAV, which Home Assistant converts losslessly if needed.
+        # (Rate hints never reach the entity: they are not in supported_options.)
         preferred = options.get(ATTR_PREFERRED_FORMAT, "mp3")
         encoding = AudioEncoding.MP3 if preferred == "mp3" else AudioEncoding.PCM_S16LE
-        rate = options.get(ATTR_PREFERRED_SAMPLE_RATE)
         return SynthesisOptions(
-            voice=voice,
-            language=code,
-            audio_format=self._client.audio_format(
-                encoding, int(rate) if rate is not None else None
-            ),
+            voice=voice, language=code, audio_format=self._client.audio_format(encoding)
         )
 
     async def async_stream_tts_audio(

@@ -20,9 +20,11 @@ from .errors import (
     SpeechRateLimitError,
     SpeechRequestError,
     SpeechVoiceError,
+    redact,
 )
 from .models import AudioEncoding, SynthesisOptions, Voice
 from .session import (
+    MAX_ERROR_TEXT,
     AudioChunk,
     FlushDone,
     JSONMessage,
@@ -125,7 +127,7 @@ class LmntProtocol(WireProtocol):
             text = str(error.get("message", "")) or slug
         else:  # the older protocol spells errors as {"error": "<text>"}
             slug, text = "", str(error)
-        text = text.replace(self._api_key, "**REDACTED**")[:300]
+        text = redact(text, (self._api_key,))[:MAX_ERROR_TEXT]
         error_type = _ERRORS.get(slug, SpeechProviderError)
         return error_type(f"LMNT: {text}", provider=self.provider)
 

@@ -519,6 +519,12 @@ class StreamingClient(ABC):
     def _redact(self, text: str) -> str:
         return redact(text, (self._api_key,))
 
+    def _unreachable(self, err: Exception) -> SpeechConnectionError:
+        detail = self._redact(str(err)) or type(err).__name__
+        return SpeechConnectionError(
+            f"cannot reach {self.provider}: {detail}", provider=self.provider
+        )
+
     async def _get_json(
         self,
         path: str,
@@ -540,10 +546,7 @@ class StreamingClient(ABC):
                 provider=self.provider,
             ) from None
         except aiohttp.ClientError as err:
-            raise SpeechConnectionError(
-                f"cannot reach {self.provider}: {self._redact(str(err)) or type(err).__name__}",
-                provider=self.provider,
-            ) from None
+            raise self._unreachable(err) from None
         if response.status >= 400:
             raise http_status_error(
                 self.provider, response.status, self._redact(error_detail(body))
@@ -630,10 +633,7 @@ class StreamingClient(ABC):
         except aiohttp.WSServerHandshakeError as err:
             raise protocol.handshake_error(err.status) from None
         except (aiohttp.ClientError, ConnectionError) as err:
-            raise SpeechConnectionError(
-                f"cannot reach {protocol.provider}: {self._redact(str(err)) or type(err).__name__}",
-                provider=protocol.provider,
-            ) from None
+            raise self._unreachable(err) from None
 
     async def _pump_text(
         self,
@@ -685,28 +685,17 @@ class StreamingClient(ABC):
         timeline: _Timeline,
         pump: asyncio.Task[None],
     ) -> Iterable[ProviderEvent]:
-        receive = asyncio.ensure_future(ws.receive())
         try:
             async with asyncio.timeout_at(timeline.deadline) as timeline.timeout:
-                # The text pump is watched too: if it fails (the writer raised, a
-                # send broke) the audio side must not wait for audio that will
-                # never be asked for.
-                while not receive.done():
-                    waiting = {receive} if pump.done() else {receive, pump}
-                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                    if pump.done() and (failure := pump.exception()) is not None:
-                        raise failure
+                message = await self._receive(ws, pump)
         except TimeoutError:
             raise SpeechTimeoutError(
-                f"{protocol.provider} stopped sending audio for more than "
-                f"{self.deadlines.chunk_gap:g} s",
+                f"{protocol.provider} owed audio and sent nothing for "
+                f"{max(self.deadlines.first_audio, self.deadlines.chunk_gap):g} s",
                 provider=protocol.provider,
             ) from None
         finally:
             timeline.timeout = None
-            if not receive.done():
-                receive.cancel()
-        message = receive.result()
         if message.type is aiohttp.WSMsgType.TEXT:
             try:
                 data = json.loads(message.data)
@@ -730,6 +719,27 @@ class StreamingClient(ABC):
         raise SpeechConnectionError(
             f"the connection to {protocol.provider} broke", provider=protocol.provider
         )
+
+    @staticmethod
+    async def _receive(
+        ws: aiohttp.ClientWebSocketResponse, pump: asyncio.Task[None]
+    ) -> aiohttp.WSMessage:
+        """Read the next message, or raise the text pump's failure first.
+
+        While text is still being sent, the pump is watched too: if it fails
+        (the writer raised, a send broke) no audio will ever be asked for.
+        """
+        if pump.done():
+            return await ws.receive()
+        receive = asyncio.ensure_future(ws.receive())
+        try:
+            await asyncio.wait((receive, pump), return_when=asyncio.FIRST_COMPLETED)
+            if pump.done() and (failure := pump.exception()) is not None:
+                raise failure
+            return await receive
+        finally:
+            if not receive.done():
+                receive.cancel()
 
     async def _close(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Close the socket; aiohttp bounds the wait for the server's close frame."""
