@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
@@ -13,6 +13,17 @@ from tests.conftest import API_KEY
 from tests.emulators import LmntEmulator
 
 pytestmark = pytest.mark.usefixtures("tts_cache_dir")
+
+
+async def submit_key(hass: HomeAssistant, base_url: str) -> ConfigFlowResult:
+    """Start a flow and submit the working key with an API URL."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"provider": "lmnt", "api_key": API_KEY, "advanced": {"base_url": base_url}},
+    )
 
 
 async def test_user_flow_errors_then_success(
@@ -113,17 +124,7 @@ async def test_duplicate_account_aborts(
     hass: HomeAssistant, lmnt_emulator: LmntEmulator, config_entry: MockConfigEntry
 ) -> None:
     config_entry.add_to_hass(hass)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "provider": "lmnt",
-            "api_key": API_KEY,
-            "advanced": {"base_url": lmnt_emulator.base_url},
-        },
-    )
+    result = await submit_key(hass, lmnt_emulator.base_url)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -134,17 +135,7 @@ async def test_voice_list_empty_still_allows_typing(
     """No listed voice: a typed id works; the language falls back to English."""
     hass.config.language = "tlh"
     lmnt_emulator.config.voices = []
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "provider": "lmnt",
-            "api_key": API_KEY,
-            "advanced": {"base_url": lmnt_emulator.base_url},
-        },
-    )
+    result = await submit_key(hass, lmnt_emulator.base_url)
     assert result["step_id"] == "voice"
     language_field = next(k for k in result["data_schema"].schema if k == "language")
     assert language_field.default() == "en"

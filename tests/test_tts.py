@@ -35,6 +35,20 @@ async def one(text: str) -> AsyncGenerator[str]:
     yield text
 
 
+async def speak_failing(
+    hass: HomeAssistant,
+    text: str,
+    options: dict[str, str] | None = None,
+    error: type[HomeAssistantError] = HomeAssistantError,
+) -> HomeAssistantError:
+    """Speak through a stream that must fail; return the translated error."""
+    stream = tts.async_create_stream(hass, ENGINE, "en", options)
+    stream.async_set_message_stream(one(text))
+    with pytest.raises(error) as err:
+        await collect(stream.async_stream_result())
+    return err.value
+
+
 async def test_entity(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     state = hass.states.get(ENGINE)
     assert state is not None
@@ -199,11 +213,8 @@ async def test_wrong_key_at_synthesis(
 ) -> None:
     """A key revoked after set-up: a translated error, and a 500 before any audio."""
     lmnt_emulator.config.api_keys = {"another-key"}
-    stream = tts.async_create_stream(hass, ENGINE, "en")
-    stream.async_set_message_stream(one("Hello there."))
-    with pytest.raises(HomeAssistantError) as err:
-        await collect(stream.async_stream_result())
-    assert err.value.translation_key == "invalid_auth"
+    err = await speak_failing(hass, "Hello there.")
+    assert err.translation_key == "invalid_auth"
     await lmnt_emulator.wait_closed()
 
     client = await hass_client()
@@ -235,22 +246,16 @@ async def test_provider_stall(
 ) -> None:
     loaded_entry.runtime_data.client.deadlines = FAST
     lmnt_emulator.config.stall_after_chunks = 1
-    stream = tts.async_create_stream(hass, ENGINE, "en")
-    stream.async_set_message_stream(one(ANSWER))
-    with pytest.raises(HomeAssistantError) as err:
-        await collect(stream.async_stream_result())
-    assert err.value.translation_key == "timeout"
+    err = await speak_failing(hass, ANSWER)
+    assert err.translation_key == "timeout"
     await lmnt_emulator.wait_closed()
 
 
 async def test_unknown_voice(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
 ) -> None:
-    stream = tts.async_create_stream(hass, ENGINE, "en", {"voice": "nobody"})
-    stream.async_set_message_stream(one("Hello."))
-    with pytest.raises(HomeAssistantError) as err:
-        await collect(stream.async_stream_result())
-    assert err.value.translation_key == "voice_not_found"
+    err = await speak_failing(hass, "Hello.", {"voice": "nobody"})
+    assert err.translation_key == "voice_not_found"
 
 
 @pytest.mark.parametrize("text", ["", "🙂👍", "```python\nprint(1)\n```"])
@@ -260,11 +265,8 @@ async def test_nothing_to_speak(
     lmnt_emulator: LmntEmulator,
     text: str,
 ) -> None:
-    stream = tts.async_create_stream(hass, ENGINE, "en")
-    stream.async_set_message_stream(one(text))
-    with pytest.raises(HomeAssistantError) as err:
-        await collect(stream.async_stream_result())
-    assert err.value.translation_key == "no_text"
+    err = await speak_failing(hass, text)
+    assert err.translation_key == "no_text"
     await lmnt_emulator.wait_closed()
 
 
@@ -294,11 +296,8 @@ async def test_invalid_request_options(
 async def test_blank_voice_is_refused(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, lmnt_emulator: LmntEmulator
 ) -> None:
-    stream = tts.async_create_stream(hass, ENGINE, "en", {"voice": "  "})
-    stream.async_set_message_stream(one("Hello."))
-    with pytest.raises(ServiceValidationError) as err:
-        await collect(stream.async_stream_result())
-    assert err.value.translation_key == "voice_required"
+    err = await speak_failing(hass, "Hello.", {"voice": "  "}, ServiceValidationError)
+    assert err.translation_key == "voice_required"
     assert not lmnt_emulator.sessions
 
 
