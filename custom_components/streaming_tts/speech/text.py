@@ -251,7 +251,6 @@ class TextCleaner:
         self._line_output = False  # the line has released words
         self._after_plain_line = False  # one newline after a plain line
         self._pause = False  # a dash or table pipe: a comma before the next word
-        self._last = ""  # the last character released
         self._tail = ""  # the last two characters released
         self._output: list[str] = []
 
@@ -352,10 +351,14 @@ class TextCleaner:
         if self._last and self._last not in PHRASE_END:
             self._put(".")
 
+    @property
+    def _last(self) -> str:
+        """Return the last character released ("" before the first)."""
+        return self._tail[-1:]
+
     def _put(self, text: str) -> None:
         self._output.append(text)
         self._tail = (self._tail + text)[-2:]
-        self._last = text[-1]
 
     def _emit(self, spoken: str) -> None:
         """Release the spoken form of part of the current line, word by word."""
