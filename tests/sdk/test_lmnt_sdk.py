@@ -1,8 +1,6 @@
 """The LMNT emulator against the official SDK (lmnt 2.13.0) and on the raw wire.
 
-The SDK runs in its own interpreter (STREAMING_TTS_SDK_PYTHON, else
-.venv-sdk/bin/python, both made by scripts/test from requirements_sdk.txt)
-because its dependency pins need not agree with Home Assistant's.
+The SDK runs in its own interpreter; see tests/sdk/helpers.py.
 """
 
 from __future__ import annotations
@@ -12,9 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import itertools
 import json
-import os
 from pathlib import Path
-import shutil
 import signal
 import struct
 import sys
@@ -27,6 +23,7 @@ import pytest
 from tests.emulators import LmntEmulator, LmntEmulatorConfig, synth
 from tests.emulators.base import REDACTED
 from tests.emulators.lmnt import STREAM_PATH
+from tests.sdk.helpers import decode_seconds, run_sdk_script
 
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -42,25 +39,6 @@ SDK_SECOND = "gency broadcast system."
 Frame = dict[str, Any] | bytes
 
 
-# Shared test utilities
-
-
-def sdk_python() -> str:
-    """Return the interpreter that has the official SDKs installed."""
-    configured = os.environ.get("STREAMING_TTS_SDK_PYTHON")
-    if configured:
-        if not Path(configured).exists():
-            pytest.fail(f"STREAMING_TTS_SDK_PYTHON={configured} does not exist")
-        return configured
-    default = REPO_ROOT / ".venv-sdk" / "bin" / "python"
-    if default.exists():
-        return str(default)
-    pytest.fail(
-        "No interpreter with the provider SDKs: run scripts/test, which creates "
-        ".venv-sdk from requirements_sdk.txt, or set STREAMING_TTS_SDK_PYTHON"
-    )
-
-
 async def run_sdk(
     emulator: LmntEmulator,
     scenario: str,
@@ -69,54 +47,12 @@ async def run_sdk(
     audio_out: Path | None = None,
 ) -> dict[str, Any]:
     """Run one scenario of the SDK client script; return its JSON summary."""
-    args = [str(SDK_CLIENT), emulator.base_url, api_key, scenario]
+    args = [emulator.base_url, api_key, scenario]
     if audio_out is not None:
         args += ["--audio-out", str(audio_out)]
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("LMNT_API_KEY", "LMNT_BASE_URL")
-    }
-    # Loopback must never go through a proxy (websockets and httpx honour these).
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    process = await asyncio.create_subprocess_exec(
-        sdk_python(),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
+    return await run_sdk_script(
+        "lmnt_sdk_client.py", args, unset_env=("LMNT_API_KEY", "LMNT_BASE_URL")
     )
-    try:
-        async with asyncio.timeout(30):
-            stdout, stderr = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"SDK client timed out in scenario {scenario}")
-    assert process.returncode == 0, stderr.decode()
-    return cast(dict[str, Any], json.loads(stdout.decode().strip().splitlines()[-1]))
-
-
-async def decode_seconds(data: bytes, sample_rate: int, fmt: str = "mp3") -> float:
-    """Decode audio with ffmpeg; return the decoded duration in seconds."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        pytest.fail(
-            "ffmpeg is required to check the emulator's audio (apt install ffmpeg)"
-        )
-    process = await asyncio.create_subprocess_exec(
-        ffmpeg,
-        *("-v", "error", "-f", fmt, "-i", "pipe:0"),
-        *("-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(10):
-        stdout, stderr = await process.communicate(data)
-    assert process.returncode == 0, stderr.decode()
-    assert not stderr, stderr.decode()
-    return len(stdout) / 2 / sample_rate
 
 
 def assert_mp3_duration(decoded: float, segments: list[str], sample_rate: int) -> None:
