@@ -7,16 +7,24 @@ every message that came from the wire goes through :func:`redact` first.
 from __future__ import annotations
 
 from collections.abc import Iterable
+import json
+from typing import Any, Final
+
+#: Longest provider message quoted in an error.
+MAX_ERROR_TEXT: Final = 300
 
 
 class SpeechError(Exception):
     """Base class of every error raised by the speech library."""
 
-    def __init__(self, message: str, *, provider: str | None = None) -> None:
-        """Store the message and the provider it came from."""
+    def __init__(
+        self, message: str, *, provider: str | None = None, status: int | None = None
+    ) -> None:
+        """Store the message, the provider it came from and any HTTP status."""
         super().__init__(message)
         self.message = message
         self.provider = provider
+        self.status = status
 
 
 class SpeechConnectionError(SpeechError):
@@ -65,3 +73,41 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "**REDACTED**")
     return text
+
+
+def http_status_error(provider: str, status: int, detail: str) -> SpeechError:
+    """Map an HTTP error status (and the provider's message) to a SpeechError."""
+    text = f"{provider} answered HTTP {status}"
+    if detail:
+        text = f"{text}: {detail}"
+    error_type: type[SpeechError] = SpeechRequestError
+    if status in (401, 403):
+        error_type = SpeechAuthError
+    elif status == 402:
+        error_type = SpeechQuotaError
+    elif status == 429:
+        error_type = SpeechRateLimitError
+    elif status >= 500:
+        error_type = SpeechProviderError
+    return error_type(text, provider=provider, status=status)
+
+
+def error_detail(body: str) -> str:
+    """Pull a human-readable message out of an error body of unknown shape."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return body.strip()[:MAX_ERROR_TEXT]
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("errors"), list)
+        and data["errors"]
+    ):
+        data = data["errors"][0]  # JSON:API style, e.g. {"errors": [{"detail": ...}]}
+    for key in ("error", "message", "detail", "title"):
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+            if isinstance(data, dict):
+                data = data.get("message", data)
+            break
+    return str(data)[:MAX_ERROR_TEXT]

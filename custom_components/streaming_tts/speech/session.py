@@ -24,7 +24,6 @@ from collections.abc import (
     Mapping,
 )
 import contextlib
-from dataclasses import dataclass
 import json
 import logging
 from typing import Any, ClassVar, Final, Literal
@@ -34,18 +33,26 @@ import aiohttp
 
 from .audio import AudioClock, streaming_wav_header
 from .errors import (
-    SpeechAuthError,
+    MAX_ERROR_TEXT,
     SpeechConnectionError,
     SpeechError,
     SpeechNoTextError,
     SpeechProtocolError,
-    SpeechProviderError,
-    SpeechQuotaError,
-    SpeechRateLimitError,
     SpeechRequestError,
     SpeechTimeoutError,
+    error_detail,
+    http_status_error,
     redact,
 )
+from .events import (
+    AudioChunk,
+    FlushDone,
+    JSONMessage,
+    Progress,
+    ProviderEvent,
+    StreamDone,
+)
+from .http_stream import HttpStreamProtocol, stream_over_http
 from .models import (
     AudioEncoding,
     AudioFormat,
@@ -56,45 +63,33 @@ from .models import (
 )
 from .text import TextFragment, text_fragments
 
+__all__ = [
+    "MAX_ERROR_TEXT",
+    "AudioChunk",
+    "FlushDone",
+    "JSONMessage",
+    "Progress",
+    "ProviderEvent",
+    "StreamDone",
+    "StreamingClient",
+    "WireProtocol",
+    "check_base_url",
+    "error_detail",
+    "http_status_error",
+    "websocket_url",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 # Sent by aiohttp every HEARTBEAT seconds; a missing pong closes the socket, so a
 # dead network is noticed even while we are only waiting for the writer's text.
 HEARTBEAT: Final = 20.0
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
-MAX_ERROR_TEXT: Final = 300
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 # Assumed flush -> first audio before the provider has shown its own.
 INITIAL_LATENCY: Final = 0.5
 # 1000 is a normal close; 1005 means the close frame carried no code at all.
 NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
-
-type JSONMessage = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class AudioChunk:
-    """Audio bytes from the provider, already decoded from any transport encoding."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class FlushDone:
-    """The provider has spoken everything that was flushed so far."""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamDone:
-    """The provider has spoken everything, after the end of the text."""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Any other sign of life (ready, timestamps...): it only resets the gap deadline."""
-
-
-type ProviderEvent = AudioChunk | FlushDone | StreamDone | Progress
 
 
 class WireProtocol(ABC):
@@ -104,6 +99,12 @@ class WireProtocol(ABC):
     provider: str
     #: Longest text one message may carry, or None.
     max_text_chars: int | None = None
+    #: Whether every flush is answered (FlushDone). Without answers, a flush
+    #: only owes its first audio, and the end is what proves completeness.
+    acks_flushes: bool = True
+    #: Seconds without sending anything after which keepalive() is sent, for
+    #: providers that close a connection that stays quiet while a writer thinks.
+    keepalive_interval: float | None = None
 
     @abstractmethod
     def url(self) -> str:
@@ -125,9 +126,21 @@ class WireProtocol(ABC):
     def flush(self) -> list[JSONMessage]:
         """Return the messages that make the provider speak what it has now."""
 
+    def text_and_flush(self, text: str) -> list[JSONMessage]:
+        """Return the messages that append text and ask for speech at once."""
+        return self.text(text) + self.flush()
+
     @abstractmethod
     def finish(self) -> list[JSONMessage]:
         """Return the messages that say the text has ended."""
+
+    def keepalive(self) -> list[JSONMessage]:
+        """Return the messages that keep an idle connection open."""
+        return []
+
+    def fallback(self, error: SpeechError) -> HttpStreamProtocol | None:
+        """Return how to speak over HTTP when the WebSocket refused with ``error``."""
+        return None
 
     @abstractmethod
     def on_text(self, message: JSONMessage) -> Iterable[ProviderEvent]:
@@ -156,39 +169,6 @@ class WireProtocol(ABC):
     def handshake_error(self, status: int) -> SpeechError:
         """Map an HTTP status refusing the WebSocket upgrade to an error."""
         return http_status_error(self.provider, status, "")
-
-
-def http_status_error(provider: str, status: int, detail: str) -> SpeechError:
-    """Map an HTTP error status (and the provider's message) to a SpeechError."""
-    text = f"{provider} answered HTTP {status}"
-    if detail:
-        text = f"{text}: {detail}"
-    if status == 401:
-        return SpeechAuthError(text, provider=provider)
-    if status == 402:
-        return SpeechQuotaError(text, provider=provider)
-    if status == 429:
-        return SpeechRateLimitError(text, provider=provider)
-    if status >= 500:
-        return SpeechProviderError(text, provider=provider)
-    if status == 403:
-        return SpeechAuthError(text, provider=provider)
-    return SpeechRequestError(text, provider=provider)
-
-
-def error_detail(body: str) -> str:
-    """Pull a human-readable message out of an error body of unknown shape."""
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return body.strip()[:MAX_ERROR_TEXT]
-    for key in ("error", "message", "detail"):
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-            if isinstance(data, dict):
-                data = data.get("message", data)
-            break
-    return str(data)[:MAX_ERROR_TEXT]
 
 
 def websocket_url(base_url: str, path: str) -> str:
@@ -223,10 +203,15 @@ class _Timeline:
     first byte stays busy, which the flush policy uses to avoid silences.
     """
 
-    def __init__(self, deadlines: Deadlines, audio_format: AudioFormat) -> None:
+    def __init__(
+        self, deadlines: Deadlines, audio_format: AudioFormat, *, acks_flushes: bool
+    ) -> None:
         self._deadlines = deadlines
+        self._acks_flushes = acks_flushes
         self._loop = asyncio.get_running_loop()
         self.pending_flushes = 0
+        # A flush that is never answered owes at least its first audio.
+        self.awaiting_audio = False
         self.finished = False
         self.deadline: float | None = None
         self.timeout: asyncio.Timeout | None = None
@@ -238,7 +223,7 @@ class _Timeline:
 
     @property
     def owed(self) -> bool:
-        return self.pending_flushes > 0 or self.finished
+        return self.pending_flushes > 0 or self.finished or self.awaiting_audio
 
     def asked(self, *, finish: bool = False) -> None:
         """Note that a flush or the finish was sent."""
@@ -247,8 +232,10 @@ class _Timeline:
             self._flush_sent_at = now  # an idle provider: its answer shows its latency
         if finish:
             self.finished = True
-        else:
+        elif self._acks_flushes:
             self.pending_flushes += 1
+        else:
+            self.awaiting_audio = True
         if self.deadline is None:
             self._set(now + self._deadlines.first_audio)
 
@@ -263,6 +250,9 @@ class _Timeline:
                 latency = now - self._flush_sent_at
                 self.observed_latency = max(self.observed_latency or 0.0, latency)
                 self._flush_sent_at = None
+            if self.awaiting_audio:
+                self.awaiting_audio = False
+                self.changed.set()
         elif isinstance(event, FlushDone):
             self.pending_flushes = max(0, self.pending_flushes - 1)
             self.changed.set()
@@ -277,7 +267,7 @@ class _Timeline:
 
     def playing_until(self) -> float | None:
         """Return when a player that started at the first byte runs out, if known."""
-        if self.first_audio_at is None or self.pending_flushes:
+        if self.first_audio_at is None or self.pending_flushes or self.awaiting_audio:
             return None  # nothing playing yet, or more audio is on its way
         return self.first_audio_at + self.clock.seconds
 
@@ -292,8 +282,8 @@ class _TextPump:
 
     A flush goes at every sentence end, and as the client's flush policy says:
     the first few words at once, and more words whenever the player would
-    otherwise run out of audio. The pump wakes for new text, for a flush that
-    falls due, and when the provider has answered a flush.
+    otherwise run out of audio. The pump wakes for new text, for a flush or a
+    keep-alive that falls due, and when the provider has answered a flush.
     """
 
     def __init__(
@@ -313,6 +303,7 @@ class _TextPump:
         self._sent = 0  # characters sent
         self._unflushed = 0  # characters sent since the last flush
         self._first_text_at: float | None = None
+        self._last_sent_at = self._loop.time()  # the connection was just set up
 
     async def run(self, text: AsyncIterable[str]) -> None:
         """Pump until the text ends, then send the finish."""
@@ -335,6 +326,7 @@ class _TextPump:
                     answered = None
                 if not upcoming.done():
                     await self._flush_if_due()
+                    await self._keepalive_if_due()
                     continue
                 fragment, upcoming = upcoming.result(), None
                 if fragment is None:
@@ -366,41 +358,56 @@ class _TextPump:
         enough = self._unflushed >= (self._policy.first_chars or 0)
         return last_moment - margin if enough else last_moment
 
+    def _keepalive_due(self) -> float | None:
+        interval = self._protocol.keepalive_interval
+        return None if interval is None else self._last_sent_at + interval
+
     def _wait(self) -> float | None:
-        due = self._due()
-        return None if due is None else max(0.0, due - self._loop.time())
+        dues = [due for due in (self._due(), self._keepalive_due()) if due is not None]
+        return max(0.0, min(dues) - self._loop.time()) if dues else None
 
     async def _send_fragment(self, fragment: TextFragment) -> None:
-        await self._send(self._protocol.text(fragment.text))
         if self._first_text_at is None:
             self._first_text_at = self._loop.time()
-        self._sent += len(fragment.text)
-        self._unflushed += len(fragment.text)
         first_chars = self._policy.first_chars
+        sent = self._sent + len(fragment.text)
         first_words_ready = (
             first_chars is not None
             and self._sent == self._unflushed
-            and self._sent >= first_chars
+            and sent >= first_chars
         )
+        self._sent = sent
+        self._unflushed += len(fragment.text)
         if fragment.sentence_end or first_words_ready:
-            await self._flush()
+            self._asked()
+            await self._send(self._protocol.text_and_flush(fragment.text))
         else:
+            await self._send(self._protocol.text(fragment.text))
             await self._flush_if_due()
 
     async def _send(self, messages: list[JSONMessage]) -> None:
         async with asyncio.timeout(self._send_deadline):
             for message in messages:
                 await self._ws.send_str(json.dumps(message))
+        self._last_sent_at = self._loop.time()
+
+    async def _keepalive_if_due(self) -> None:
+        due = self._keepalive_due()
+        if due is not None and self._loop.time() >= due:
+            await self._send(self._protocol.keepalive())
 
     async def _flush_if_due(self) -> None:
         due = self._due()
         if due is not None and self._loop.time() >= due:
             await self._flush()
 
-    async def _flush(self) -> None:
+    def _asked(self) -> None:
         # Marked before sending: a fast provider may answer first.
         self._timeline.asked()
         self._unflushed = 0
+
+    async def _flush(self) -> None:
+        self._asked()
         await self._send(self._protocol.flush())
 
     async def _finish(self) -> None:
@@ -565,32 +572,68 @@ class StreamingClient(ABC):
         audio_format: AudioFormat,
         text: AsyncIterable[str],
     ) -> AsyncGenerator[bytes]:
-        """Synthesise ``text`` as it arrives and yield audio as it arrives.
+        """Synthesise ``text`` as it arrives; yield audio (in its container) as it arrives."""
+        header = (
+            streaming_wav_header(audio_format.sample_rate, audio_format.channels)
+            if audio_format.container == "wav"
+            else b""
+        )
+        async with contextlib.aclosing(
+            self._audio(protocol, audio_format, text)
+        ) as audio:
+            async for chunk in audio:
+                if header:
+                    # Held back until real audio exists, so that an error before it
+                    # still reaches the caller before the first byte.
+                    yield header + chunk
+                    header = b""
+                else:
+                    yield chunk
+
+    async def _audio(
+        self,
+        protocol: WireProtocol,
+        audio_format: AudioFormat,
+        text: AsyncIterable[str],
+    ) -> AsyncGenerator[bytes]:
+        """Yield the provider's audio bytes, over its WebSocket or its fallback.
 
         The connection opens at once, before the first text, so the handshake
         overlaps with the writer's thinking time and a refused key or voice is
         reported before any audio has been yielded.
         """
-        ws = await self._open(protocol)
-        timeline = _Timeline(self.deadlines, audio_format)
+        try:
+            ws = await self._open(protocol)
+        except SpeechError as err:
+            if (fallback := protocol.fallback(err)) is None:
+                raise
+            _LOGGER.warning(
+                "%s refused the WebSocket (%s); streaming over HTTP instead",
+                protocol.provider,
+                err,
+            )
+            async with contextlib.aclosing(
+                stream_over_http(
+                    self._session,
+                    fallback,
+                    text,
+                    deadlines=self.deadlines,
+                    redact=self._redact,
+                )
+            ) as audio:
+                async for chunk in audio:
+                    yield chunk
+            return
+        timeline = _Timeline(
+            self.deadlines, audio_format, acks_flushes=protocol.acks_flushes
+        )
         pump = asyncio.create_task(
             self._pump_text(ws, protocol, text, timeline),
             name=f"{protocol.provider} text pump",
         )
         try:
-            header = (
-                streaming_wav_header(audio_format.sample_rate, audio_format.channels)
-                if audio_format.container == "wav"
-                else b""
-            )
-            async for audio in self._pump_audio(ws, protocol, timeline, pump):
-                if header:
-                    # Held back until real audio exists, so that an error before it
-                    # still reaches the caller before the first byte.
-                    yield header + audio
-                    header = b""
-                else:
-                    yield audio
+            async for chunk in self._pump_audio(ws, protocol, timeline, pump):
+                yield chunk
             await pump
         finally:
             if not pump.done():
@@ -631,7 +674,9 @@ class StreamingClient(ABC):
                 provider=protocol.provider,
             ) from None
         except aiohttp.WSServerHandshakeError as err:
-            raise protocol.handshake_error(err.status) from None
+            error = protocol.handshake_error(err.status)
+            error.status = err.status
+            raise error from None
         except (aiohttp.ClientError, ConnectionError) as err:
             raise self._unreachable(err) from None
 
