@@ -19,18 +19,39 @@ from .errors import (
     SpeechVoiceError,
 )
 from .lmnt import LmntClient
-from .models import AudioEncoding, AudioFormat, Deadlines, SynthesisOptions, Voice
-from .session import StreamingClient, check_base_url
+from .models import (
+    AudioEncoding,
+    AudioFormat,
+    Deadlines,
+    OptionValue,
+    ProviderOption,
+    SynthesisOptions,
+    Voice,
+)
+from .sarvam import SarvamClient
+from .session import SPEED, StreamingClient, check_base_url
+from .smallest import SmallestClient
+from .telnyx import TelnyxClient
 
 #: Every provider client, by the id used in configuration.
-PROVIDERS: dict[str, type[StreamingClient]] = {"lmnt": LmntClient}
+PROVIDERS: dict[str, type[StreamingClient]] = {
+    "lmnt": LmntClient,
+    "smallest": SmallestClient,
+    "telnyx": TelnyxClient,
+    "sarvam": SarvamClient,
+}
 
 __all__ = [
     "PROVIDERS",
+    "SPEED",
     "AudioEncoding",
     "AudioFormat",
     "Deadlines",
     "LmntClient",
+    "OptionValue",
+    "ProviderOption",
+    "SarvamClient",
+    "SmallestClient",
     "SpeechAuthError",
     "SpeechConnectionError",
     "SpeechError",
@@ -44,6 +65,7 @@ __all__ = [
     "SpeechVoiceError",
     "StreamingClient",
     "SynthesisOptions",
+    "TelnyxClient",
     "Voice",
     "check_base_url",
 ]

@@ -103,3 +103,23 @@ class AudioClock:
             seconds += duration
             pos += length
         return seconds, buffer[pos:]
+
+
+def strip_wav_header(data: bytes) -> bytes:
+    """Return ``data`` without a leading RIFF/WAVE header, if it has one.
+
+    Some providers put a header in front of each PCM chunk; the stream we
+    deliver has exactly one, so theirs must go. The header ends where the
+    ``data`` sub-chunk begins.
+    """
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return data
+    offset = 12
+    while offset + 8 <= len(data):
+        chunk_id = data[offset : offset + 4]
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        offset += 8
+        if chunk_id == b"data":
+            return data[offset:]
+        offset += size + (size & 1)
+    return b""

@@ -111,3 +111,32 @@ def error_detail(body: str) -> str:
                 data = data.get("message", data)
             break
     return str(data)[:MAX_ERROR_TEXT]
+
+
+# Providers that report errors as free text: words that tell what went wrong,
+# most specific first. A status, when given, decides only if no word does.
+_KEYWORDS: tuple[tuple[type[SpeechError], tuple[str, ...]], ...] = (
+    (SpeechQuotaError, ("credit", "quota", "insufficient", "payment", "balance")),
+    (SpeechRateLimitError, ("rate limit", "too many", "concurren")),
+    (
+        SpeechAuthError,
+        ("api key", "subscription key", "unauthori", "credential", "authenticat"),
+    ),
+    (SpeechTimeoutError, ("timed out", "timeout", "inactivity")),
+    (SpeechVoiceError, ("voice", "speaker")),
+)
+
+
+def message_error(
+    provider: str, message: str, *, status: int | None = None
+) -> SpeechError:
+    """Map an error a provider sent as a message (and maybe a status) to an error."""
+    folded = message.casefold()
+    text = f"{provider}: {message[:MAX_ERROR_TEXT]}"
+    for error_type, words in _KEYWORDS:
+        if any(word in folded for word in words):
+            return error_type(text, provider=provider, status=status)
+    if status is not None and status >= 400:
+        error = http_status_error(provider, status, "")
+        return type(error)(text, provider=provider, status=status)
+    return SpeechProviderError(text, provider=provider, status=status)

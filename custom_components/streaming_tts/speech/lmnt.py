@@ -140,8 +140,8 @@ class LmntClient(StreamingClient):
     languages = LANGUAGES
     pcm_sample_rates = (24000, 16000, 8000)
     mp3_sample_rate = 24000
-    # The sessions protocol has no speed setting.
-    speed_range = None
+    # The sessions protocol has no speed or other voice settings.
+    options = ()
 
     def _rest_headers(self) -> dict[str, str]:
         return {"X-API-Key": self._api_key, "lmnt-version": API_VERSION}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+import math
 
 
 class AudioEncoding(StrEnum):
@@ -34,13 +36,59 @@ class AudioFormat:
 
 @dataclass(frozen=True, slots=True)
 class Voice:
-    """A voice a provider offers."""
+    """A voice a provider offers.
+
+    ``models`` lists the models the voice speaks with; empty means any.
+    """
 
     voice_id: str
     name: str
     languages: tuple[str, ...] = ()
     gender: str | None = None
     description: str | None = None
+    models: tuple[str, ...] = ()
+
+
+type OptionValue = str | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOption:
+    """A setting of one provider that users may choose (a model, a speed, a pitch).
+
+    Either ``choices`` (the allowed values) or a ``minimum``..``maximum`` range.
+    """
+
+    key: str
+    default: OptionValue
+    choices: tuple[OptionValue, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float = 0.05
+
+    def parse(self, value: object) -> OptionValue:
+        """Return ``value`` as this option's type; raise ValueError if not allowed.
+
+        Values may come as text (from a form or a service call).
+        """
+        if self.choices:
+            for choice in self.choices:
+                if str(value).strip() == str(choice):
+                    return choice
+            raise ValueError(
+                f"{self.key} must be one of {', '.join(map(str, self.choices))}"
+            )
+        number = math.nan
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if math.isnan(number):
+            raise ValueError(f"{self.key} must be a number")
+        low = self.minimum if self.minimum is not None else float("-inf")
+        high = self.maximum if self.maximum is not None else float("inf")
+        if not low <= number <= high:
+            raise ValueError(f"{self.key} must be between {low:g} and {high:g}")
+        return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +104,7 @@ class SynthesisOptions:
     audio_format: AudioFormat
     language: str | None = None
     speed: float | None = None
-    extra: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    extra: Mapping[str, OptionValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ from .models import (
     AudioFormat,
     Deadlines,
     FlushPolicy,
+    ProviderOption,
     SynthesisOptions,
     Voice,
 )
@@ -90,6 +91,8 @@ LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 INITIAL_LATENCY: Final = 0.5
 # 1000 is a normal close; 1005 means the close frame carried no code at all.
 NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
+#: The key of the speed setting (SynthesisOptions.speed).
+SPEED: Final = "speed"
 
 
 class WireProtocol(ABC):
@@ -136,6 +139,10 @@ class WireProtocol(ABC):
 
     def keepalive(self) -> list[JSONMessage]:
         """Return the messages that keep an idle connection open."""
+        return []
+
+    def abandon(self) -> list[JSONMessage]:
+        """Return the messages that stop work on a stream nobody listens to any more."""
         return []
 
     def fallback(self, error: SpeechError) -> HttpStreamProtocol | None:
@@ -434,8 +441,11 @@ class StreamingClient(ABC):
     #: Rates raw PCM can be streamed at, the preferred one first.
     pcm_sample_rates: ClassVar[tuple[int, ...]]
     mp3_sample_rate: ClassVar[int]
-    #: Lowest and highest speed factor, or None when speed cannot be set.
-    speed_range: ClassVar[tuple[float, float] | None]
+    #: The encodings the provider streams reliably.
+    encodings: ClassVar[frozenset[AudioEncoding]] = frozenset(AudioEncoding)
+    #: The settings users may choose; "speed" is SynthesisOptions.speed, the
+    #: others travel in SynthesisOptions.extra.
+    options: ClassVar[tuple[ProviderOption, ...]] = ()
 
     def __init__(
         self,
@@ -459,9 +469,12 @@ class StreamingClient(ABC):
     ) -> AudioFormat:
         """Return the format to ask for, given an encoding and a wished-for rate.
 
-        PCM comes at the wished rate when the provider has it, else at the next
-        higher one (resampling down loses nothing), else at its highest.
+        A provider that cannot stream the encoding gets its other one. PCM comes
+        at the wished rate when the provider has it, else at the next higher one
+        (resampling down loses nothing), else at its highest.
         """
+        if encoding not in cls.encodings:
+            encoding = next(iter(cls.encodings))
         if encoding is AudioEncoding.MP3:
             return AudioFormat(AudioEncoding.MP3, cls.mp3_sample_rate)
         if sample_rate is None:
@@ -495,13 +508,26 @@ class StreamingClient(ABC):
                 f"{self.provider} does not speak language {options.language!r}",
                 provider=self.provider,
             )
-        if options.speed is not None and options.speed != 1.0:
-            low, high = self.speed_range or (1.0, 1.0)
-            if not low <= options.speed <= high:
+        specs = {option.key: option for option in self.options}
+        chosen: dict[str, object] = dict(options.extra)
+        if options.speed is not None and (options.speed != 1.0 or "speed" in specs):
+            chosen[SPEED] = options.speed
+        for key, value in chosen.items():
+            if key not in specs:
                 raise SpeechRequestError(
-                    f"{self.provider} cannot speak at speed {options.speed:g}",
-                    provider=self.provider,
+                    f"{self.provider} has no setting {key!r}", provider=self.provider
                 )
+            try:
+                specs[key].parse(value)
+            except ValueError as err:
+                raise SpeechRequestError(
+                    f"{self.provider}: {err}", provider=self.provider
+                ) from None
+
+    @classmethod
+    def option(cls, key: str) -> ProviderOption | None:
+        """Return the setting called ``key``, if the provider has it."""
+        return next((option for option in cls.options if option.key == key), None)
 
     def stream(
         self, text: AsyncIterable[str], options: SynthesisOptions
@@ -631,16 +657,20 @@ class StreamingClient(ABC):
             self._pump_text(ws, protocol, text, timeline),
             name=f"{protocol.provider} text pump",
         )
+        complete = False
         try:
             async for chunk in self._pump_audio(ws, protocol, timeline, pump):
                 yield chunk
             await pump
+            complete = True
         finally:
             if not pump.done():
                 pump.cancel()
             # Its failure, if any, was already reported by the audio side.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
+            if not complete:
+                await self._abandon(ws, protocol)
             await self._close(ws)
 
     async def _connect(self, protocol: WireProtocol) -> aiohttp.ClientWebSocketResponse:
@@ -785,6 +815,22 @@ class StreamingClient(ABC):
         finally:
             if not receive.done():
                 receive.cancel()
+
+    async def _abandon(
+        self, ws: aiohttp.ClientWebSocketResponse, protocol: WireProtocol
+    ) -> None:
+        """Tell the provider to stop, if it has a way; the socket closes anyway."""
+        messages = protocol.abandon()
+        if not messages or ws.closed:
+            return
+        try:
+            async with asyncio.timeout(self.deadlines.close):
+                for message in messages:
+                    await ws.send_str(json.dumps(message))
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as err:
+            _LOGGER.debug(
+                "stopping %s failed: %s", protocol.provider, type(err).__name__
+            )
 
     async def _close(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Close the socket; aiohttp bounds the wait for the server's close frame."""

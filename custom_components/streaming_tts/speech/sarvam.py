@@ -1,0 +1,278 @@
+"""Sarvam: Bulbul streaming speech for Indian languages.
+
+The key goes in the ``api-subscription-key`` header, the model in the URL. A
+``config`` message comes first; text messages follow (at most 2500
+characters each); every ``flush`` is answered with a ``final`` event once its
+audio is out, which is also how the end is known: there is no finish message.
+Audio is base64 inside JSON. Built-in speakers are a fixed catalogue per
+model (there is no API listing them); the voices endpoint lists cloned ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+import logging
+import re
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from .audio import strip_wav_header
+from .errors import (
+    SpeechError,
+    SpeechProtocolError,
+    SpeechRequestError,
+    SpeechVoiceError,
+    message_error,
+)
+from .events import (
+    AudioChunk,
+    FlushDone,
+    JSONMessage,
+    Progress,
+    ProviderEvent,
+    StreamDone,
+    audio_from_base64,
+)
+from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
+from .session import SPEED, StreamingClient, WireProtocol, websocket_url
+
+_LOGGER = logging.getLogger(__name__)
+
+PROVIDER: Final = "Sarvam"
+DEFAULT_BASE_URL: Final = "https://api.sarvam.ai"
+STREAM_PATH: Final = "/text-to-speech/ws"
+VOICES_PATH: Final = "/voices"
+MAX_TEXT_CHARS: Final = 2500
+# The server closes a connection after 60 s without a message.
+KEEPALIVE_INTERVAL: Final = 20.0
+# Text the server buffers before speaking without a flush, and the longest
+# piece it speaks at once: the official SDK's defaults.
+MIN_BUFFER_SIZE: Final = 50
+MAX_CHUNK_LENGTH: Final = 150
+
+MODEL: Final = "model"
+PITCH: Final = "pitch"
+LOUDNESS: Final = "loudness"
+V2: Final = "bulbul:v2"
+V3: Final = "bulbul:v3"
+V4_FLASH: Final = "bulbul:v4-flash"
+MODELS: Final = (V3, V4_FLASH, V2)
+# Only these models take pitch and loudness; v3 ignores them.
+TUNABLE_MODELS: Final = frozenset({V2, V4_FLASH})
+LANGUAGES: Final = (
+    "bn-IN", "en-IN", "gu-IN", "hi-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN",
+    "pa-IN", "ta-IN", "te-IN",
+)  # fmt: skip
+
+SPEAKERS: Final[Mapping[str, tuple[str, ...]]] = {
+    V3: (
+        "shubh", "aditya", "ritu", "priya", "neha", "rahul", "pooja", "rohan",
+        "simran", "kavya", "amit", "dev", "ishita", "shreya", "ratan", "varun",
+        "manan", "sumit", "roopa", "kabir", "aayan", "ashutosh", "advait", "anand",
+        "tanya", "tarun", "sunny", "mani", "gokul", "vijay", "shruti", "suhani",
+        "mohit", "kavitha", "rehan", "soham", "rupali",
+    ),
+    V2: ("anushka", "manisha", "vidya", "arya", "abhilash", "karun", "hitesh"),
+    # Personas are named <voice>_<language>_<style>.
+    V4_FLASH: (
+        "shubh_en_narration_gentle", "shubh_hi_conversational", "simran_hi_customer",
+        "simran_en_conversational", "priya_ta_conversational",
+        "rahul_en_news", "kavya_te_storytelling", "aditya_bn_conversational",
+        "ritu_mr_customer", "anand_kn_narration", "neha_gu_conversational",
+        "rohan_ml_news",
+    ),
+}  # fmt: skip
+
+_STATUS_PREFIX: Final = re.compile(r"^\s*(\d{3})\s*:")
+
+
+def catalogue() -> list[Voice]:
+    """Return the built-in speakers of every model."""
+    return [
+        Voice(voice_id=speaker, name=speaker_name(speaker), models=(model,))
+        for model, speakers in SPEAKERS.items()
+        for speaker in speakers
+    ]
+
+
+def speaker_name(speaker: str) -> str:
+    """Return a readable name: "shubh_en_narration_gentle" -> "Shubh (en, narration gentle)"."""
+    name, _, rest = speaker.partition("_")
+    language, _, style = rest.partition("_")
+    if not rest:
+        return name.title()
+    return f"{name.title()} ({language}, {style.replace('_', ' ')})"
+
+
+class SarvamProtocol(WireProtocol):
+    """One streamed synthesis on the Bulbul WebSocket."""
+
+    provider = PROVIDER
+    max_text_chars = MAX_TEXT_CHARS
+    keepalive_interval = KEEPALIVE_INTERVAL
+
+    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
+        """Describe a synthesis for ``options`` (already validated)."""
+        self._base_url = base_url
+        self._api_key = api_key
+        self._options = options
+        self._model = str(options.extra.get(MODEL, MODELS[0]))
+        self._flushes = 0
+        self._finals = 0
+        self._finished = False
+
+    def url(self) -> str:
+        """Return the endpoint; the completion event tells when a flush is spoken."""
+        query = urlencode({"model": self._model, "send_completion_event": "true"})
+        return f"{websocket_url(self._base_url, STREAM_PATH)}?{query}"
+
+    def headers(self) -> Mapping[str, str]:
+        """Authenticate the upgrade."""
+        return {"api-subscription-key": self._api_key}
+
+    def open(self) -> list[JSONMessage]:
+        """Return the config message."""
+        options = self._options
+        audio = options.audio_format
+        config: dict[str, Any] = {
+            # The newest SDK's spelling (older ones sent target_language_code).
+            "language_code": options.language or "en-IN",
+            "speaker": options.voice,
+            "pace": options.speed if options.speed is not None else 1.0,
+            "speech_sample_rate": audio.sample_rate,
+            "output_audio_codec": "mp3"
+            if audio.encoding is AudioEncoding.MP3
+            else "linear16",
+            "output_audio_bitrate": "128k",
+            "min_buffer_size": MIN_BUFFER_SIZE,
+            "max_chunk_length": MAX_CHUNK_LENGTH,
+            "enable_preprocessing": True,
+        }
+        if self._model in TUNABLE_MODELS:
+            config[PITCH] = options.extra.get(PITCH, 0.0)
+            config[LOUDNESS] = options.extra.get(LOUDNESS, 1.0)
+        return [{"type": "config", "data": config}]
+
+    def text(self, text: str) -> list[JSONMessage]:
+        """Append text (never more than MAX_TEXT_CHARS: the pump splits it)."""
+        return [{"type": "text", "data": {"text": text}}]
+
+    def flush(self) -> list[JSONMessage]:
+        """Have the buffer spoken now; a final event will answer."""
+        self._flushes += 1
+        return [{"type": "flush"}]
+
+    def finish(self) -> list[JSONMessage]:
+        """There is no finish message: the last flush's final event is the end."""
+        self._finished = True
+        return self.flush()
+
+    def keepalive(self) -> list[JSONMessage]:
+        """Send a ping (the server does not answer it)."""
+        return [{"type": "ping"}]
+
+    def on_text(self, message: JSONMessage) -> Iterable[ProviderEvent]:
+        """Read audio, completion events and errors."""
+        kind = message.get("type")
+        data = message.get("data")
+        data = data if isinstance(data, Mapping) else {}
+        if kind == "error":
+            raise self._error(data)
+        if kind == "audio":
+            chunk = audio_from_base64(PROVIDER, data.get("audio"))
+            if self._options.audio_format.encoding is AudioEncoding.PCM_S16LE:
+                # Whether PCM chunks carry a WAV header is not documented.
+                return (AudioChunk(strip_wav_header(chunk.data)),)
+            return (chunk,)
+        if kind == "event" and data.get("event_type") == "final":
+            self._finals += 1
+            if self._finished and self._finals >= self._flushes:
+                return (StreamDone(),)
+            return (FlushDone(),)
+        _LOGGER.debug("ignoring %s message of type %s", PROVIDER, kind)
+        return (Progress(),)
+
+    @staticmethod
+    def _error(data: Mapping[str, Any]) -> SpeechError:
+        """Read the status from ``code`` or from a "400: ..." message prefix."""
+        text = str(data.get("message") or "unknown error")
+        code = str(data.get("code", ""))
+        status = int(code) if code.isdigit() else None
+        if status is None and (match := _STATUS_PREFIX.match(text)):
+            status = int(match.group(1))
+        return message_error(PROVIDER, text, status=status)
+
+
+class SarvamClient(StreamingClient):
+    """Client for Sarvam's Bulbul streaming speech."""
+
+    provider = PROVIDER
+    default_base_url = DEFAULT_BASE_URL
+    languages = LANGUAGES
+    pcm_sample_rates = (24000, 22050, 16000, 8000)
+    mp3_sample_rate = 24000
+    options = (
+        ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),
+        ProviderOption(MODEL, MODELS[0], choices=MODELS),
+        ProviderOption(PITCH, 0.0, minimum=-0.75, maximum=0.75),
+        ProviderOption(LOUDNESS, 1.0, minimum=0.3, maximum=3.0),
+    )
+
+    async def list_voices(self) -> list[Voice]:
+        """Return the built-in speakers and the workspace's cloned voices.
+
+        This also checks the key: through the voices endpoint, or where that
+        (beta) endpoint is missing, by opening a stream.
+        """
+        try:
+            data = await self._get_json(
+                VOICES_PATH,
+                headers={"api-subscription-key": self._api_key},
+                params={"limit": "200"},
+            )
+        except SpeechRequestError as err:
+            if err.status != 404:
+                raise
+            await self._check_key()
+            return catalogue()
+        body = data.get("data") if isinstance(data, dict) else None
+        items = body.get("voices") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise SpeechProtocolError(
+                f"{PROVIDER} sent a voice list without voices", provider=PROVIDER
+            )
+        cloned = [
+            Voice(
+                voice_id=str(item["id"]),
+                name=str(item.get("name") or item["id"]),
+                languages=(str(item["language"]),) if item.get("language") else (),
+                gender=item.get("gender"),
+            )
+            for item in items
+            if isinstance(item, dict) and "id" in item
+        ]
+        return catalogue() + sorted(cloned, key=lambda voice: voice.name.casefold())
+
+    def check_options(self, options: SynthesisOptions) -> None:
+        """Also refuse a built-in speaker of another model before connecting."""
+        super().check_options(options)
+        model = str(options.extra.get(MODEL, MODELS[0]))
+        known = any(options.voice in speakers for speakers in SPEAKERS.values())
+        if known and options.voice not in SPEAKERS[model]:
+            raise SpeechVoiceError(
+                f"{PROVIDER} speaker {options.voice!r} does not speak with {model}",
+                provider=PROVIDER,
+            )
+
+    async def _check_key(self) -> None:
+        """Open a stream (the server checks the key at the upgrade) and close it."""
+        options = SynthesisOptions(
+            voice=SPEAKERS[MODELS[0]][0],
+            audio_format=self.audio_format(AudioEncoding.MP3),
+            language="en-IN",
+        )
+        ws = await self._open(self._protocol(options))
+        await self._close(ws)
+
+    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
+        return SarvamProtocol(self.base_url, self._api_key, options)

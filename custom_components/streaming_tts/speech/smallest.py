@@ -1,0 +1,257 @@
+"""Smallest.ai Waves: Lightning over the live WebSocket, with SSE as the fallback.
+
+Every message is a self-contained request: the voice settings travel with
+each text fragment. Fragments carry ``continue: true``; a final empty
+``flush`` ends the text, and ``complete`` says all audio was sent (the server
+may or may not close afterwards: we close ourselves). Audio is base64 PCM
+inside JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+import logging
+from typing import Any, Final
+
+from .errors import SpeechError, SpeechProtocolError, message_error
+from .events import (
+    AudioChunk,
+    JSONMessage,
+    Progress,
+    ProviderEvent,
+    StreamDone,
+    audio_from_base64,
+)
+from .http_stream import HttpRequest, HttpStreamProtocol
+from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
+from .session import SPEED, StreamingClient, WireProtocol, websocket_url
+
+_LOGGER = logging.getLogger(__name__)
+
+PROVIDER: Final = "Smallest.ai"
+DEFAULT_BASE_URL: Final = "https://api.smallest.ai"
+LIVE_PATH: Final = "/waves/v1/tts/live"
+VOICES_PATH: Final = "/waves/v1/lightning-v3.1/get_voices"
+MODEL: Final = "model"
+MODELS: Final = ("lightning_v3.1", "lightning_v3.1_pro")
+SAMPLE_RATE: Final = "sample_rate"
+SAMPLE_RATES: Final = (24000, 44100, 16000, 8000)
+LANGUAGES: Final = (
+    "ar", "bn", "de", "el", "en", "es", "fi", "fr", "gu", "hi", "id", "it", "ja",
+    "kn", "ko", "ml", "mr", "ms", "nl", "no", "or", "pa", "pl", "pt", "ru", "sv",
+    "ta", "te", "tr", "vi", "zh",
+)  # fmt: skip
+# The server closes a connection after 60 s without a client message.
+KEEPALIVE_INTERVAL: Final = 20.0
+# Statuses that mean "no WebSocket here" (a proxy, a retired route), not
+# "you may not": worth trying the same request over SSE.
+_NO_WEBSOCKET: Final = frozenset({404, 405, 426, 501, 502, 503})
+
+
+def _request(options: SynthesisOptions, text: str) -> dict[str, Any]:
+    """Return the fields every request repeats, with ``text``."""
+    body: dict[str, Any] = {
+        "voice_id": options.voice,
+        "text": text,
+        "model": options.extra.get(MODEL, MODELS[0]),
+        "sample_rate": options.audio_format.sample_rate,
+        "speed": options.speed if options.speed is not None else 1.0,
+    }
+    if options.language:
+        body["language"] = options.language
+    return body
+
+
+def _error(message: JSONMessage) -> SpeechError:
+    """Read an error in any of its shapes: message, error text or error object."""
+    error = message.get("error")
+    if isinstance(error, Mapping):
+        error = error.get("message")
+    text = message.get("message") or error or "unknown error"
+    return message_error(PROVIDER, str(text))
+
+
+def _audio(message: JSONMessage) -> AudioChunk | None:
+    """Return the audio of a nested (WebSocket) or flat (SSE) chunk, if any."""
+    data = message.get("data")
+    if isinstance(data, Mapping) and "audio" in data:
+        return audio_from_base64(PROVIDER, data["audio"])
+    if "audio" in message:
+        return audio_from_base64(PROVIDER, message["audio"])
+    return None
+
+
+class SmallestProtocol(WireProtocol):
+    """One streamed request on the live WebSocket."""
+
+    provider = PROVIDER
+    # A mid-text flush is not answered; only the end is (complete).
+    acks_flushes = False
+    keepalive_interval = KEEPALIVE_INTERVAL
+
+    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
+        """Describe a request for ``options`` (already validated)."""
+        self._base_url = base_url
+        self._api_key = api_key
+        self._options = options
+        self._flushes = 0  # flush requests sent, the final one included
+        self._finished = False
+        self._completes = 0
+        # Some servers also answer mid-text flushes with complete; once seen,
+        # the end is the complete that answers the last flush.
+        self._complete_per_flush = False
+
+    def url(self) -> str:
+        """Return the live endpoint."""
+        return websocket_url(self._base_url, LIVE_PATH)
+
+    def headers(self) -> Mapping[str, str]:
+        """Authenticate the upgrade."""
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def open(self) -> list[JSONMessage]:
+        """Nothing: every request carries its own settings."""
+        return []
+
+    def _message(self, text: str, *, more: bool, flush: bool) -> JSONMessage:
+        if flush:
+            self._flushes += 1
+        return {**_request(self._options, text), "continue": more, "flush": flush}
+
+    def text(self, text: str) -> list[JSONMessage]:
+        """Append text to the request."""
+        return [self._message(text, more=True, flush=False)]
+
+    def text_and_flush(self, text: str) -> list[JSONMessage]:
+        """Append text and have the buffer spoken now."""
+        return [self._message(text, more=True, flush=True)]
+
+    def flush(self) -> list[JSONMessage]:
+        """Have the buffer spoken now."""
+        return [self._message("", more=True, flush=True)]
+
+    def finish(self) -> list[JSONMessage]:
+        """End the request: speak the rest, then complete."""
+        self._finished = True
+        return [self._message("", more=False, flush=True)]
+
+    def keepalive(self) -> list[JSONMessage]:
+        """Send an empty fragment: any message resets the server's idle timer."""
+        return [self._message("", more=True, flush=False)]
+
+    def on_text(self, message: JSONMessage) -> Iterable[ProviderEvent]:
+        """Read chunks, completion, timestamps and errors."""
+        status = message.get("status")
+        if status == "error":
+            raise _error(message)
+        if status == "chunk":
+            chunk = _audio(message)
+            if chunk is None:
+                raise SpeechProtocolError(
+                    f"{PROVIDER} sent a chunk without audio", provider=PROVIDER
+                )
+            return (chunk,)
+        if status == "complete" or message.get("done") is True:
+            return self._complete()
+        if status != "word_timestamp":
+            _LOGGER.debug("ignoring %s message with status %s", PROVIDER, status)
+        return (Progress(),)
+
+    def _complete(self) -> Iterable[ProviderEvent]:
+        self._completes += 1
+        if not self._finished:
+            self._complete_per_flush = True
+            return (Progress(),)
+        if self._complete_per_flush and self._completes < self._flushes:
+            return (Progress(),)
+        return (StreamDone(),)
+
+    def fallback(self, error: SpeechError) -> HttpStreamProtocol | None:
+        """Use SSE when the WebSocket route is missing or blocked on the way."""
+        status = error.status
+        if status is None or not (status < 400 or status in _NO_WEBSOCKET):
+            return None
+        return SmallestSse(self._base_url, self._api_key, self._options)
+
+
+class SmallestSse(HttpStreamProtocol):
+    """One POST to the live endpoint, answered with server-sent events."""
+
+    provider = PROVIDER
+
+    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
+        """Describe requests for ``options`` (already validated)."""
+        self._base_url = base_url
+        self._api_key = api_key
+        self._options = options
+
+    def request(self, text: str) -> HttpRequest:
+        """Return the POST that speaks ``text``."""
+        return HttpRequest(
+            url=f"{self._base_url}{LIVE_PATH}",
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Accept": "text/event-stream",
+            },
+            body={**_request(self._options, text), "output_format": "pcm"},
+        )
+
+    def on_event(self, data: JSONMessage) -> Iterable[ProviderEvent]:
+        """Read an event of either shape: flat ``audio``/``done``, or nested chunks."""
+        if data.get("status") == "error" or ("error" in data and "audio" not in data):
+            raise _error(data)
+        events: list[ProviderEvent] = []
+        if (chunk := _audio(data)) is not None:
+            events.append(chunk)
+        if data.get("done") is True or data.get("status") == "complete":
+            events.append(StreamDone())
+        return events
+
+
+class SmallestClient(StreamingClient):
+    """Client for Smallest.ai Waves streaming speech."""
+
+    provider = PROVIDER
+    default_base_url = DEFAULT_BASE_URL
+    languages = LANGUAGES
+    pcm_sample_rates = SAMPLE_RATES
+    mp3_sample_rate = 24000
+    # Audio over the WebSocket is PCM; other formats there are not documented.
+    encodings = frozenset({AudioEncoding.PCM_S16LE})
+    options = (
+        ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),
+        ProviderOption(MODEL, MODELS[0], choices=MODELS),
+        ProviderOption(SAMPLE_RATE, SAMPLE_RATES[0], choices=SAMPLE_RATES),
+    )
+
+    async def list_voices(self) -> list[Voice]:
+        """Return the Lightning voices (standard and Pro together)."""
+        data = await self._get_json(
+            VOICES_PATH, headers={"Authorization": f"Bearer {self._api_key}"}
+        )
+        items = data.get("voices") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise SpeechProtocolError(
+                f"{PROVIDER} sent a voice list without voices", provider=PROVIDER
+            )
+        voices = []
+        for item in items:
+            if not isinstance(item, dict) or "voiceId" not in item:
+                continue
+            tags = item.get("tags")
+            tags = tags if isinstance(tags, dict) else {}
+            languages = tags.get("language")
+            voices.append(
+                Voice(
+                    voice_id=str(item["voiceId"]),
+                    name=str(item.get("displayName") or item["voiceId"]),
+                    languages=tuple(map(str, languages))
+                    if isinstance(languages, list)
+                    else (),
+                    gender=tags.get("gender"),
+                )
+            )
+        return sorted(voices, key=lambda voice: voice.name.casefold())
+
+    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
+        return SmallestProtocol(self.base_url, self._api_key, options)

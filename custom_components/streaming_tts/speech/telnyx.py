@@ -1,0 +1,182 @@
+"""Telnyx: one WebSocket per utterance, the voice fixed in the URL.
+
+The first message (a single space) starts the session and carries the voice
+settings. The server speaks at sentence ends on its own; ``flush`` makes it
+speak a partial sentence. An empty text ends the input: the server speaks
+the rest, sends a final frame and closes. Audio is base64 MP3 inside JSON,
+and frames without audio (``audio: null``) are normal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from .errors import (
+    SpeechError,
+    SpeechProtocolError,
+    SpeechVoiceError,
+    http_status_error,
+    message_error,
+)
+from .events import JSONMessage, Progress, ProviderEvent, audio_from_base64
+from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
+from .session import SPEED, StreamingClient, WireProtocol, websocket_url
+
+PROVIDER: Final = "Telnyx"
+DEFAULT_BASE_URL: Final = "https://api.telnyx.com"
+STREAM_PATH: Final = "/v2/text-to-speech/speech"
+VOICES_PATH: Final = "/v2/text-to-speech/voices"
+# The server closes after this many seconds without a message (its default
+# is 20); keep-alives go well within it.
+INACTIVITY_TIMEOUT: Final = 60
+KEEPALIVE_INTERVAL: Final = 10.0
+# Voices speak their own language; these are the languages Telnyx's hosted
+# voice families cover, so that pipelines in them can pick this engine.
+LANGUAGES: Final = (
+    "ar", "cs", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "hu", "id",
+    "it", "ja", "ko", "nl", "no", "pl", "pt", "ro", "ru", "sv", "th", "tr", "uk",
+    "vi", "zh",
+)  # fmt: skip
+
+
+def streamable(voice_id: str) -> bool:
+    """Return whether a voice can stream: Ultra voices are REST-only."""
+    return ".ultra." not in f".{voice_id.casefold()}."
+
+
+class TelnyxProtocol(WireProtocol):
+    """One utterance on the speech WebSocket."""
+
+    provider = PROVIDER
+    # Final frames follow each sentence the server chose to speak, not each
+    # flush; the close after the end is what proves completeness.
+    acks_flushes = False
+    keepalive_interval = KEEPALIVE_INTERVAL
+
+    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
+        """Describe an utterance for ``options`` (already validated)."""
+        self._base_url = base_url
+        self._api_key = api_key
+        self._options = options
+
+    def url(self) -> str:
+        """Return the endpoint, with the session's fixed settings in the query."""
+        query = urlencode(
+            {
+                "voice": self._options.voice,
+                "audio_format": "mp3",
+                "inactivity_timeout": INACTIVITY_TIMEOUT,
+            }
+        )
+        return f"{websocket_url(self._base_url, STREAM_PATH)}?{query}"
+
+    def headers(self) -> Mapping[str, str]:
+        """Authenticate the upgrade."""
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def open(self) -> list[JSONMessage]:
+        """Return the handshake: one space, with the voice settings."""
+        handshake: dict[str, Any] = {"text": " "}
+        if self._options.speed is not None:
+            handshake["voice_settings"] = {"voice_speed": self._options.speed}
+        return [handshake]
+
+    def text(self, text: str) -> list[JSONMessage]:
+        """Append text; the server speaks at sentence ends by itself."""
+        return [{"text": text}]
+
+    def text_and_flush(self, text: str) -> list[JSONMessage]:
+        """Append text and have everything so far spoken now."""
+        return [{"text": text, "flush": True}]
+
+    def flush(self) -> list[JSONMessage]:
+        """Have everything so far spoken now (a space adds no word)."""
+        return [{"text": " ", "flush": True}]
+
+    def finish(self) -> list[JSONMessage]:
+        """End the input: the server speaks the rest, then closes."""
+        return [{"text": ""}]
+
+    def keepalive(self) -> list[JSONMessage]:
+        """Send a space: it adds no word, and the connection stays busy."""
+        return [{"text": " "}]
+
+    def abandon(self) -> list[JSONMessage]:
+        """Stop the synthesis in progress."""
+        return [{"force": True}]
+
+    def on_text(self, message: JSONMessage) -> Iterable[ProviderEvent]:
+        """Read audio, text-only and final frames, and errors."""
+        error = message.get("error")
+        if error or message.get("type") == "error":
+            raise message_error(PROVIDER, str(error or "unknown error"))
+        chunk = audio_from_base64(PROVIDER, message.get("audio"))
+        return (chunk,) if chunk.data else (Progress(),)
+
+    def handshake_error(self, status: int) -> SpeechError:
+        """Explain the refusals the speech endpoint documents."""
+        voice = self._options.voice
+        if status == 403:
+            return SpeechVoiceError(
+                f"{PROVIDER} will not stream voice {voice!r}: Ultra voices, and "
+                "cloned voices without identity verification, cannot stream",
+                provider=PROVIDER,
+            )
+        if status == 400:
+            return SpeechVoiceError(
+                f"{PROVIDER} refused voice {voice!r} or its settings (HTTP 400); "
+                "voice ids look like Telnyx.NaturalHD.astra",
+                provider=PROVIDER,
+            )
+        return http_status_error(PROVIDER, status, "")
+
+
+class TelnyxClient(StreamingClient):
+    """Client for Telnyx streaming text-to-speech."""
+
+    provider = PROVIDER
+    default_base_url = DEFAULT_BASE_URL
+    languages = LANGUAGES
+    pcm_sample_rates = (24000,)
+    mp3_sample_rate = 24000
+    # Some voice families answer in MP3 whatever format is asked for.
+    encodings = frozenset({AudioEncoding.MP3})
+    options = (ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),)
+
+    async def list_voices(self) -> list[Voice]:
+        """Return the voices that can stream, with their compound ids."""
+        data = await self._get_json(
+            VOICES_PATH, headers={"Authorization": f"Bearer {self._api_key}"}
+        )
+        items = data.get("voices") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise SpeechProtocolError(
+                f"{PROVIDER} sent a voice list without voices", provider=PROVIDER
+            )
+        voices = []
+        for item in items:
+            if not isinstance(item, dict) or "voice_id" not in item:
+                continue
+            voice_id = str(item["voice_id"])
+            provider = item.get("provider")
+            if "." not in voice_id and provider:
+                voice_id = f"{provider}.{voice_id}"
+            if not streamable(voice_id):
+                continue
+            language = item.get("language")
+            # The same name exists in several families: show the family too.
+            family = voice_id.rpartition(".")[0]
+            voices.append(
+                Voice(
+                    voice_id=voice_id,
+                    name=f"{item.get('name') or voice_id} ({family})",
+                    languages=(str(language),) if language else (),
+                    gender=item.get("gender"),
+                )
+            )
+        return sorted(voices, key=lambda voice: voice.voice_id.casefold())
+
+    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
+        return TelnyxProtocol(self.base_url, self._api_key, options)
