@@ -30,14 +30,26 @@ from .const import (
     CONF_PROVIDER,
     CONF_VOICE,
     DOMAIN,
+    MODEL_LABELS,
     PROVIDER_NAMES,
 )
 from .languages import ha_languages
+from .options import (
+    InvalidOptionError,
+    option_fields,
+    parse_options,
+    synthesis_settings,
+)
 from .speech import (
     PROVIDERS,
+    AudioEncoding,
     SpeechAuthError,
     SpeechConnectionError,
     SpeechError,
+    SpeechRequestError,
+    SpeechVoiceError,
+    StreamingClient,
+    SynthesisOptions,
     Voice,
     check_base_url,
 )
@@ -74,6 +86,14 @@ USER_SCHEMA = vol.Schema(
     # the step accepts that spelling and rejects any other extra key.
     extra=vol.ALLOW_EXTRA,
 )
+
+
+def voice_label(voice: Voice) -> str:
+    """Return a voice's name, with the models it speaks with, if only some."""
+    if not voice.models:
+        return voice.name
+    models = ", ".join(MODEL_LABELS.get(model, model) for model in voice.models)
+    return f"{voice.name} · {models}"
 
 
 def _reject_extra_keys(user_input: dict[str, Any]) -> None:
@@ -150,18 +170,17 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_voice(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Pick a voice from the provider's list (or type an id) and a language."""
+        """Pick a voice from the provider's list (or type an id), a language and settings."""
         provider_id = self._data[CONF_PROVIDER]
-        languages = ha_languages(PROVIDERS[provider_id].languages)
+        client = create_client(self.hass, self._data)
+        languages = ha_languages(client.languages)
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                title=PROVIDER_NAMES[provider_id],
-                data=self._data,
-                options={
-                    CONF_VOICE: user_input[CONF_VOICE].strip(),
-                    CONF_LANGUAGE: user_input[CONF_LANGUAGE],
-                },
-            )
+            options, errors = self._check_voice(client, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=PROVIDER_NAMES[provider_id], data=self._data, options=options
+                )
         default_language = self.hass.config.language
         if default_language not in languages:
             default_language = "en" if "en" in languages else languages[0]
@@ -173,7 +192,9 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                 ): SelectSelector(
                     SelectSelectorConfig(
                         options=[
-                            SelectOptionDict(value=voice.voice_id, label=voice.name)
+                            SelectOptionDict(
+                                value=voice.voice_id, label=voice_label(voice)
+                            )
                             for voice in self._voices
                         ],
                         mode=SelectSelectorMode.DROPDOWN,
@@ -183,13 +204,49 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Required(CONF_LANGUAGE, default=default_language): LanguageSelector(
                     LanguageSelectorConfig(languages=languages, native_name=True)
                 ),
+                **option_fields(type(client), user_input or {}),
             }
         )
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
         return self.async_show_form(
             step_id="voice",
             data_schema=schema,
+            errors=errors,
             description_placeholders={"provider": PROVIDER_NAMES[provider_id]},
         )
+
+    @staticmethod
+    def _check_voice(
+        client: StreamingClient, user_input: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the entry options for the voice step, or the form errors."""
+        voice = str(user_input[CONF_VOICE]).strip()
+        if not voice:
+            return {}, {CONF_VOICE: "voice_required"}
+        try:
+            parsed = parse_options(type(client), user_input)
+        except InvalidOptionError as err:
+            return {}, {err.key: "invalid_option"}
+        speed, sample_rate, extra = synthesis_settings(parsed)
+        try:
+            client.check_options(
+                SynthesisOptions(
+                    voice=voice,
+                    audio_format=client.audio_format(AudioEncoding.MP3, sample_rate),
+                    speed=speed,
+                    extra=extra,
+                )
+            )
+        except SpeechVoiceError:
+            return {}, {CONF_VOICE: "voice_not_for_model"}
+        except SpeechRequestError:
+            return {}, {"base": "invalid_option"}
+        return {
+            CONF_VOICE: voice,
+            CONF_LANGUAGE: user_input[CONF_LANGUAGE],
+            **parsed,
+        }, {}
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]

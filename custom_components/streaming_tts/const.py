@@ -9,9 +9,24 @@ CONF_BASE_URL: Final = "base_url"
 CONF_VOICE: Final = "voice"
 CONF_LANGUAGE: Final = "language"
 CONF_ADVANCED: Final = "advanced"
+CONF_MODEL: Final = "model"
 
 #: Display names of the providers, by configuration id.
-PROVIDER_NAMES: Final = {"lmnt": "LMNT"}
+PROVIDER_NAMES: Final = {
+    "lmnt": "LMNT",
+    "smallest": "Smallest.ai Waves",
+    "telnyx": "Telnyx",
+    "sarvam": "Sarvam AI",
+}
+
+#: How the providers' model names are shown (they are product names, not prose).
+MODEL_LABELS: Final = {
+    "lightning_v3.1": "Lightning v3.1",
+    "lightning_v3.1_pro": "Lightning v3.1 Pro",
+    "bulbul:v3": "Bulbul v3",
+    "bulbul:v4-flash": "Bulbul v4 Flash",
+    "bulbul:v2": "Bulbul v2",
+}
 
 #: Regional variants offered beside each base language, so that pipelines and
 #: satellites that send "en-US" or "de-DE" find this engine as well as "en".

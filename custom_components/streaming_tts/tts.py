@@ -20,8 +20,21 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import StreamingTTSConfigEntry
-from .const import CONF_LANGUAGE, CONF_PROVIDER, CONF_VOICE, DOMAIN, PROVIDER_NAMES
+from .const import (
+    CONF_LANGUAGE,
+    CONF_MODEL,
+    CONF_PROVIDER,
+    CONF_VOICE,
+    DOMAIN,
+    PROVIDER_NAMES,
+)
 from .languages import ha_languages, provider_language
+from .options import (
+    InvalidOptionError,
+    option_defaults,
+    parse_options,
+    synthesis_settings,
+)
 from .speech import (
     AudioEncoding,
     SpeechAuthError,
@@ -88,15 +101,21 @@ class StreamingTTSEntity(TextToSpeechEntity):
         self._client = entry.runtime_data.client
         provider = entry.data[CONF_PROVIDER]
         self._voice: str = entry.options[CONF_VOICE]
+        provider_settings = type(self._client)
+        self._settings = option_defaults(provider_settings, entry.options)
         self._attr_unique_id = entry.entry_id
         # Only the format hint is honoured exactly; Home Assistant converts for
         # the rate, channel and sample-size hints.
-        self._attr_supported_options = [ATTR_VOICE, ATTR_PREFERRED_FORMAT]
+        self._attr_supported_options = [
+            ATTR_VOICE,
+            ATTR_PREFERRED_FORMAT,
+            *(option.key for option in provider_settings.options),
+        ]
         self._attr_supported_languages = ha_languages(self._client.languages)
         self._attr_default_language = entry.options[CONF_LANGUAGE]
         # Every setting that changes the audio belongs here: Home Assistant's
         # cache key is built from the merged options.
-        self._attr_default_options = {ATTR_VOICE: self._voice}
+        self._attr_default_options = {ATTR_VOICE: self._voice, **self._settings}
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},
             name=entry.title,
@@ -106,9 +125,14 @@ class StreamingTTSEntity(TextToSpeechEntity):
         )
 
     def async_get_supported_voices(self, language: str) -> list[HAVoice]:
-        """Return the account's voices, the configured one first."""
+        """Return the account's voices for the configured model, the configured one first."""
+        model = self._settings.get(CONF_MODEL)
         voices = sorted(
-            self._entry.runtime_data.voices,
+            (
+                voice
+                for voice in self._entry.runtime_data.voices
+                if not voice.models or model in voice.models
+            ),
             key=lambda voice: voice.voice_id != self._voice,
         )
         return [HAVoice(voice.voice_id, voice.name) for voice in voices]
@@ -134,8 +158,25 @@ class StreamingTTSEntity(TextToSpeechEntity):
         # (Rate hints never reach the entity: they are not in supported_options.)
         preferred = options.get(ATTR_PREFERRED_FORMAT, "mp3")
         encoding = AudioEncoding.MP3 if preferred == "mp3" else AudioEncoding.PCM_S16LE
+        try:
+            parsed = parse_options(type(self._client), {**self._settings, **options})
+        except InvalidOptionError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_option",
+                translation_placeholders={
+                    "option": err.key,
+                    "value": str(err.value),
+                    "reason": err.reason,
+                },
+            ) from None
+        speed, sample_rate, extra = synthesis_settings(parsed)
         return SynthesisOptions(
-            voice=voice, language=code, audio_format=self._client.audio_format(encoding)
+            voice=voice,
+            language=code,
+            audio_format=self._client.audio_format(encoding, sample_rate),
+            speed=speed,
+            extra=extra,
         )
 
     async def async_stream_tts_audio(

@@ -29,7 +29,7 @@ from .models import (
     Voice,
 )
 from .sarvam import SarvamClient
-from .session import SPEED, StreamingClient, check_base_url
+from .session import SAMPLE_RATE, SPEED, StreamingClient, check_base_url
 from .smallest import SmallestClient
 from .telnyx import TelnyxClient
 
@@ -43,6 +43,7 @@ PROVIDERS: dict[str, type[StreamingClient]] = {
 
 __all__ = [
     "PROVIDERS",
+    "SAMPLE_RATE",
     "SPEED",
     "AudioEncoding",
     "AudioFormat",

@@ -93,6 +93,8 @@ INITIAL_LATENCY: Final = 0.5
 NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
 #: The key of the speed setting (SynthesisOptions.speed).
 SPEED: Final = "speed"
+#: The key of the PCM sample rate setting (SynthesisOptions.audio_format).
+SAMPLE_RATE: Final = "sample_rate"
 
 
 class WireProtocol(ABC):
@@ -443,8 +445,9 @@ class StreamingClient(ABC):
     mp3_sample_rate: ClassVar[int]
     #: The encodings the provider streams reliably.
     encodings: ClassVar[frozenset[AudioEncoding]] = frozenset(AudioEncoding)
-    #: The settings users may choose; "speed" is SynthesisOptions.speed, the
-    #: others travel in SynthesisOptions.extra.
+    #: The settings users may choose: SPEED is SynthesisOptions.speed,
+    #: SAMPLE_RATE the rate of PCM audio_format, the others travel in
+    #: SynthesisOptions.extra.
     options: ClassVar[tuple[ProviderOption, ...]] = ()
 
     def __init__(

@@ -24,7 +24,7 @@ from .events import (
 )
 from .http_stream import HttpRequest, HttpStreamProtocol
 from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
-from .session import SPEED, StreamingClient, WireProtocol, websocket_url
+from .session import SAMPLE_RATE, SPEED, StreamingClient, WireProtocol, websocket_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ LIVE_PATH: Final = "/waves/v1/tts/live"
 VOICES_PATH: Final = "/waves/v1/lightning-v3.1/get_voices"
 MODEL: Final = "model"
 MODELS: Final = ("lightning_v3.1", "lightning_v3.1_pro")
-SAMPLE_RATE: Final = "sample_rate"
 SAMPLE_RATES: Final = (24000, 44100, 16000, 8000)
 LANGUAGES: Final = (
     "ar", "bn", "de", "el", "en", "es", "fi", "fr", "gu", "hi", "id", "it", "ja",
