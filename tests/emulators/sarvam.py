@@ -204,6 +204,8 @@ class SarvamSessionRecord:
 
     path: str = ""
     query: dict[str, str] = field(default_factory=dict)
+    # The query string as sent, percent-encoding included.
+    raw_query: str = ""
     model: str | None = None
     completion_event: bool = False
     # Where the accepted key came from: "header" or "subprotocol".
@@ -299,6 +301,7 @@ class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig]):
             record = SarvamSessionRecord(
                 path=request.path,
                 query=dict(request.query),
+                raw_query=request.raw_path.partition("?")[2],
                 auth_source=auth_source,
             )
             self.sessions.append(record)
