@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components import tts
@@ -21,10 +23,72 @@ from custom_components.streaming_tts.const import (
     CONF_VOICE,
     DOMAIN,
 )
-from tests.emulators import LmntEmulator, LmntEmulatorConfig
+from tests.emulators import (
+    EmulatorConfig,
+    EmulatorServer,
+    LmntEmulator,
+    LmntEmulatorConfig,
+)
+from tests.emulators.sarvam import SarvamEmulator, SarvamEmulatorConfig
+from tests.emulators.smallest import SmallestEmulator, SmallestEmulatorConfig
+from tests.emulators.telnyx import TelnyxEmulator, TelnyxEmulatorConfig
 
 API_KEY = "test-key"
 ENGINE = "tts.lmnt_text_to_speech"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCase:
+    """One provider as the Home Assistant-level tests see it."""
+
+    provider: str
+    title: str
+    engine: str
+    emulator: Callable[[EmulatorConfig], EmulatorServer[Any]]
+    config: Callable[..., EmulatorConfig]
+    voice: str
+    voice_name: str
+    other_voice: str
+    language: str
+    # What the entity returns for a request without a format hint (Home
+    # Assistant converts anything else to mp3 for players).
+    extension: str
+
+    def __str__(self) -> str:
+        return self.provider
+
+
+CASES = {
+    case.provider: case
+    for case in (
+        ProviderCase("lmnt", "LMNT", "tts.lmnt_text_to_speech", LmntEmulator,
+                     LmntEmulatorConfig, "leah", "Leah", "elowen", "en", "mp3"),
+        ProviderCase("smallest", "Smallest.ai Waves",
+                     "tts.smallest_ai_waves_text_to_speech", SmallestEmulator,
+                     SmallestEmulatorConfig, "magnus", "Magnus", "sophia", "en", "wav"),
+        ProviderCase("telnyx", "Telnyx", "tts.telnyx_text_to_speech", TelnyxEmulator,
+                     TelnyxEmulatorConfig, "Telnyx.NaturalHD.astra",
+                     "Astra (Telnyx.NaturalHD)", "Telnyx.NaturalHD.luna", "en", "mp3"),
+        ProviderCase("sarvam", "Sarvam AI", "tts.sarvam_ai_text_to_speech",
+                     SarvamEmulator, SarvamEmulatorConfig, "shubh", "Shubh", "priya",
+                     "en-IN", "mp3"),
+    )
+}  # fmt: skip
+
+
+@pytest.fixture(params=list(CASES))
+def case(request: pytest.FixtureRequest) -> ProviderCase:
+    """Each provider in turn (tests of one provider parametrize it indirectly)."""
+    return CASES[request.param]
+
+
+@pytest.fixture
+async def emulator(
+    case: ProviderCase, socket_enabled: None
+) -> AsyncGenerator[EmulatorServer[Any]]:
+    """Run the case's provider emulator on 127.0.0.1, accepting API_KEY."""
+    async with case.emulator(case.config(api_keys={API_KEY})) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -54,17 +118,17 @@ def tts_cache_dir(tmp_path: Path) -> Generator[Path]:
 
 
 @pytest.fixture
-def config_entry(lmnt_emulator: LmntEmulator) -> MockConfigEntry:
-    """An LMNT account entry pointed at the emulator."""
+def config_entry(case: ProviderCase, emulator: EmulatorServer[Any]) -> MockConfigEntry:
+    """The case provider's account entry, pointed at its emulator."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title="LMNT",
+        title=case.title,
         data={
-            CONF_PROVIDER: "lmnt",
+            CONF_PROVIDER: case.provider,
             CONF_API_KEY: API_KEY,
-            CONF_BASE_URL: lmnt_emulator.base_url,
+            CONF_BASE_URL: emulator.base_url,
         },
-        options={CONF_VOICE: "leah", CONF_LANGUAGE: "en"},
+        options={CONF_VOICE: case.voice, CONF_LANGUAGE: case.language},
     )
 
 

@@ -185,6 +185,17 @@ class LmntSessionRecord:
         """Return the concatenation of every text message's text, in order."""
         return "".join(self.text_parts)
 
+    @property
+    def voice(self) -> str | None:
+        """Return the voice the init asked for."""
+        voice = self.init.get("voice")
+        return voice if isinstance(voice, str) else None
+
+    @property
+    def flushes(self) -> int:
+        """Return how many flushes carried a nonce."""
+        return len(self.flush_nonces)
+
 
 class LmntEmulator(EmulatorServer[LmntEmulatorConfig]):
     """LMNT on loopback: ``/v1/ai/speech/stream``, voice list and account REST."""

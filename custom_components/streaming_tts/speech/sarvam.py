@@ -34,6 +34,7 @@ from .events import (
     audio_from_base64,
 )
 from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
+from .sarvam_voices import SPEAKERS, V2, V3, V4_FLASH
 from .session import SPEED, StreamingClient, WireProtocol, websocket_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,9 +54,6 @@ MAX_CHUNK_LENGTH: Final = 150
 MODEL: Final = "model"
 PITCH: Final = "pitch"
 LOUDNESS: Final = "loudness"
-V2: Final = "bulbul:v2"
-V3: Final = "bulbul:v3"
-V4_FLASH: Final = "bulbul:v4-flash"
 MODELS: Final = (V3, V4_FLASH, V2)
 # Only these models take pitch and loudness; v3 ignores them.
 TUNABLE_MODELS: Final = frozenset({V2, V4_FLASH})
@@ -63,25 +61,6 @@ LANGUAGES: Final = (
     "bn-IN", "en-IN", "gu-IN", "hi-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN",
     "pa-IN", "ta-IN", "te-IN",
 )  # fmt: skip
-
-SPEAKERS: Final[Mapping[str, tuple[str, ...]]] = {
-    V3: (
-        "shubh", "aditya", "ritu", "priya", "neha", "rahul", "pooja", "rohan",
-        "simran", "kavya", "amit", "dev", "ishita", "shreya", "ratan", "varun",
-        "manan", "sumit", "roopa", "kabir", "aayan", "ashutosh", "advait", "anand",
-        "tanya", "tarun", "sunny", "mani", "gokul", "vijay", "shruti", "suhani",
-        "mohit", "kavitha", "rehan", "soham", "rupali",
-    ),
-    V2: ("anushka", "manisha", "vidya", "arya", "abhilash", "karun", "hitesh"),
-    # Personas are named <voice>_<language>_<style>.
-    V4_FLASH: (
-        "shubh_en_narration_gentle", "shubh_hi_conversational", "simran_hi_customer",
-        "simran_en_conversational", "priya_ta_conversational",
-        "rahul_en_news", "kavya_te_storytelling", "aditya_bn_conversational",
-        "ritu_mr_customer", "anand_kn_narration", "neha_gu_conversational",
-        "rohan_ml_news",
-    ),
-}  # fmt: skip
 
 _STATUS_PREFIX: Final = re.compile(r"^\s*(\d{3})\s*:")
 
