@@ -24,8 +24,8 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.streaming_tts.speech.text import clean_text
-from tests.conftest import ENGINE
-from tests.emulators import LmntEmulator
+from tests.conftest import ProviderCase
+from tests.emulators import EmulatorServer
 from tests.emulators.synth import audio_seconds
 from tests.speech.helpers import decoded_seconds
 
@@ -37,8 +37,9 @@ ANSWER = (
 
 async def test_tts_speak_to_a_media_player(
     hass: HomeAssistant,
+    case: ProviderCase,
     loaded_entry: MockConfigEntry,
-    lmnt_emulator: LmntEmulator,
+    emulator: EmulatorServer[Any],
     hass_client: ClientSessionGenerator,
 ) -> None:
     """tts.speak hands the player a media source; resolving it streams our audio."""
@@ -48,10 +49,10 @@ async def test_tts_speak_to_a_media_player(
         "tts",
         "speak",
         {
-            "entity_id": ENGINE,
+            "entity_id": case.engine,
             "media_player_entity_id": "media_player.kitchen",
             "message": "Dinner is *ready*!",
-            "options": {"voice": "elowen"},
+            "options": {"voice": case.other_voice},
         },
         blocking=True,
     )
@@ -62,8 +63,8 @@ async def test_tts_speak_to_a_media_player(
     response = await client.get(resolved.url)
     assert response.status == HTTPStatus.OK
     audio = await response.read()
-    assert lmnt_emulator.sessions[-1].text == "Dinner is ready!"
-    assert lmnt_emulator.sessions[-1].init["voice"] == "elowen"
+    assert " ".join(emulator.sessions[-1].text.split()) == "Dinner is ready!"
+    assert emulator.sessions[-1].voice == case.other_voice
     assert decoded_seconds(audio) == about(audio_seconds("Dinner is ready!"))
 
 
@@ -108,8 +109,9 @@ class StreamingAgent(conversation.ConversationEntity):
 
 async def test_assist_pipeline_streams_the_agents_answer(
     hass: HomeAssistant,
+    case: ProviderCase,
     loaded_entry: MockConfigEntry,
-    lmnt_emulator: LmntEmulator,
+    emulator: EmulatorServer[Any],
     hass_client: ClientSessionGenerator,
     hass_ws_client: WebSocketGenerator,
 ) -> None:
@@ -129,9 +131,9 @@ async def test_assist_pipeline_streams_the_agents_answer(
             "conversation_language": "en",
             "stt_engine": None,
             "stt_language": None,
-            "tts_engine": ENGINE,
-            "tts_language": "en-US",
-            "tts_voice": "elowen",
+            "tts_engine": case.engine,
+            "tts_language": case.language,
+            "tts_voice": case.other_voice,
             "wake_word_entity": None,
             "wake_word_id": None,
         }
@@ -179,10 +181,9 @@ async def test_assist_pipeline_streams_the_agents_answer(
         event["type"] == "intent-progress" and event["data"].get("tts_start_streaming")
         for event in events
     )
-    session = lmnt_emulator.sessions[-1]
-    assert session.text == clean_text(ANSWER)
-    assert session.init["voice"] == "elowen"
-    assert session.init["language"] == "en"
+    session = emulator.sessions[-1]
+    assert " ".join(session.text.split()) == " ".join(clean_text(ANSWER).split())
+    assert session.voice == case.other_voice
     assert agent.finished_at is not None
     assert first_audio[0] < agent.finished_at
-    assert decoded_seconds(audio) == about(audio_seconds(session.text))
+    assert decoded_seconds(audio) == about(audio_seconds(clean_text(ANSWER)))

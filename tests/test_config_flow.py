@@ -1,6 +1,11 @@
-"""The config flow: every error, then recovery to a working entry, in the same flow."""
+"""The config flow: every error, then recovery to a working entry, in the same flow.
+
+Tests that take the ``case`` fixture run once per provider.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
@@ -9,25 +14,36 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.streaming_tts.const import DOMAIN
-from tests.conftest import API_KEY
-from tests.emulators import LmntEmulator
+from custom_components.streaming_tts.speech import PROVIDERS
+from tests.conftest import API_KEY, ProviderCase
+from tests.emulators import EmulatorServer, LmntEmulator
 
 pytestmark = pytest.mark.usefixtures("tts_cache_dir")
 
 
-async def submit_key(hass: HomeAssistant, base_url: str) -> ConfigFlowResult:
+LMNT_ONLY = pytest.mark.parametrize("case", ["lmnt"], indirect=True)
+
+
+async def submit_key(
+    hass: HomeAssistant, base_url: str, provider: str = "lmnt"
+) -> ConfigFlowResult:
     """Start a flow and submit the working key with an API URL."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
     return await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {"provider": "lmnt", "api_key": API_KEY, "advanced": {"base_url": base_url}},
+        {"provider": provider, "api_key": API_KEY, "advanced": {"base_url": base_url}},
     )
 
 
+def settings_defaults(provider: str) -> dict[str, Any]:
+    """Return a provider's settings at their defaults, as an entry stores them."""
+    return {option.key: option.default for option in PROVIDERS[provider].options}
+
+
 async def test_user_flow_errors_then_success(
-    hass: HomeAssistant, lmnt_emulator: LmntEmulator
+    hass: HomeAssistant, case: ProviderCase, emulator: EmulatorServer[Any]
 ) -> None:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -41,49 +57,62 @@ async def test_user_flow_errors_then_success(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {
-                "provider": "lmnt",
+                "provider": case.provider,
                 "api_key": api_key,
                 "advanced": {"base_url": base_url},
             },
         )
         return dict(result.get("errors") or {})
 
-    assert await submit("wrong-key", lmnt_emulator.base_url) == {"base": "invalid_auth"}
+    assert await submit("wrong-key", emulator.base_url) == {"base": "invalid_auth"}
     assert await submit(API_KEY, "http://127.0.0.1:9") == {"base": "cannot_connect"}
     assert await submit(API_KEY, "http://api.example.com") == {
         "base": "invalid_base_url"
     }
-    lmnt_emulator.config.rest_status_override = 500
-    assert await submit(API_KEY, lmnt_emulator.base_url) == {"base": "provider_error"}
-    lmnt_emulator.config.rest_status_override = None
+    emulator.config.rest_status_override = 500
+    assert await submit(API_KEY, emulator.base_url) == {"base": "provider_error"}
+    emulator.config.rest_status_override = None
 
-    assert await submit(f"  {API_KEY} ", lmnt_emulator.base_url + "/") == {}
+    assert await submit(f"  {API_KEY} ", emulator.base_url + "/") == {}
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "voice"
     voice_field = next(k for k in result["data_schema"].schema if k == "voice")
     options = result["data_schema"].schema[voice_field].config["options"]
-    assert {"value": "leah", "label": "Leah"} in options
+    offered = {option["value"]: option["label"] for option in options}
+    assert offered[case.voice].startswith(case.voice_name)
+    assert case.other_voice in offered
     assert result["data_schema"].schema[voice_field].config["custom_value"] is True
+    settings = settings_defaults(case.provider)
+    assert {str(key) for key in result["data_schema"].schema} == {
+        "voice",
+        "language",
+        *settings,
+    }
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"voice": "elowen", "language": "en-GB"}
+        result["flow_id"], {"voice": case.other_voice, "language": case.language}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "LMNT"
+    assert result["title"] == case.title
     assert result["data"] == {
-        "provider": "lmnt",
+        "provider": case.provider,
         "api_key": API_KEY,
-        "base_url": lmnt_emulator.base_url,
+        "base_url": emulator.base_url,
     }
-    assert result["options"] == {"voice": "elowen", "language": "en-GB"}
+    assert result["options"] == {
+        "voice": case.other_voice,
+        "language": case.language,
+        **settings,
+    }
     entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("tts.lmnt_text_to_speech") is not None
+    assert hass.states.get(case.engine) is not None
 
 
+@LMNT_ONLY
 async def test_base_url_by_name_and_default(
-    hass: HomeAssistant, lmnt_emulator: LmntEmulator
+    hass: HomeAssistant, emulator: LmntEmulator
 ) -> None:
     """API clients may fill base_url at the top level; unknown keys are refused."""
     result = await hass.config_entries.flow.async_init(
@@ -95,12 +124,23 @@ async def test_base_url_by_name_and_default(
         )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {"provider": "lmnt", "api_key": API_KEY, "base_url": lmnt_emulator.base_url},
+        {"provider": "lmnt", "api_key": API_KEY, "base_url": emulator.base_url},
     )
     assert result["step_id"] == "voice"
 
 
-async def test_default_base_url_is_the_provider(hass: HomeAssistant) -> None:
+@pytest.mark.parametrize(
+    ("provider", "url"),
+    [
+        ("lmnt", "https://api.lmnt.com"),
+        ("smallest", "https://api.smallest.ai"),
+        ("telnyx", "https://api.telnyx.com"),
+        ("sarvam", "https://api.sarvam.ai"),
+    ],
+)
+async def test_default_base_url_is_the_provider(
+    hass: HomeAssistant, provider: str, url: str
+) -> None:
     """Without an API URL the real host is used (unreachable here: cannot_connect)."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -114,28 +154,32 @@ async def test_default_base_url_is_the_provider(hass: HomeAssistant) -> None:
 
     flow._check_key = check_key
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"provider": "lmnt", "api_key": API_KEY, "advanced": {}}
+        result["flow_id"], {"provider": provider, "api_key": API_KEY, "advanced": {}}
     )
-    assert seen == ["https://api.lmnt.com"]
+    assert seen == [url]
     assert result["errors"] == {"base": "cannot_connect"}
 
 
 async def test_duplicate_account_aborts(
-    hass: HomeAssistant, lmnt_emulator: LmntEmulator, config_entry: MockConfigEntry
+    hass: HomeAssistant,
+    case: ProviderCase,
+    emulator: EmulatorServer[Any],
+    config_entry: MockConfigEntry,
 ) -> None:
     config_entry.add_to_hass(hass)
-    result = await submit_key(hass, lmnt_emulator.base_url)
+    result = await submit_key(hass, emulator.base_url, case.provider)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
 
+@LMNT_ONLY
 async def test_voice_list_empty_still_allows_typing(
-    hass: HomeAssistant, lmnt_emulator: LmntEmulator
+    hass: HomeAssistant, emulator: LmntEmulator
 ) -> None:
     """No listed voice: a typed id works; the language falls back to English."""
     hass.config.language = "tlh"
-    lmnt_emulator.config.voices = []
-    result = await submit_key(hass, lmnt_emulator.base_url)
+    emulator.config.voices = []
+    result = await submit_key(hass, emulator.base_url)
     assert result["step_id"] == "voice"
     language_field = next(k for k in result["data_schema"].schema if k == "language")
     assert language_field.default() == "en"
@@ -147,9 +191,9 @@ async def test_voice_list_empty_still_allows_typing(
 
 
 async def test_reauth(
-    hass: HomeAssistant, lmnt_emulator: LmntEmulator, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, emulator: EmulatorServer[Any], loaded_entry: MockConfigEntry
 ) -> None:
-    lmnt_emulator.config.api_keys = {"new-key"}
+    emulator.config.api_keys = {"new-key"}
     result = await loaded_entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
     result = await hass.config_entries.flow.async_configure(
@@ -177,7 +221,7 @@ async def test_reauth(
 )
 async def test_setup_failures(
     hass: HomeAssistant,
-    lmnt_emulator: LmntEmulator,
+    emulator: EmulatorServer[Any],
     config_entry: MockConfigEntry,
     failure: str,
     state: ConfigEntryState,
@@ -185,13 +229,13 @@ async def test_setup_failures(
     """Set-up checks the key: auth -> reauth; refused -> error; outages -> retry."""
     config_entry.add_to_hass(hass)
     if failure == "auth":
-        lmnt_emulator.config.api_keys = set()
+        emulator.config.api_keys = set()
     elif failure == "refused":
-        lmnt_emulator.config.rest_status_override = 400
+        emulator.config.rest_status_override = 400
     elif failure == "provider":
-        lmnt_emulator.config.rest_status_override = 503
+        emulator.config.rest_status_override = 503
     else:
-        await lmnt_emulator.stop()
+        await emulator.stop()
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.state is state
@@ -204,3 +248,61 @@ async def test_setup_failures(
 async def test_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.parametrize("case", ["smallest"], indirect=True)
+async def test_provider_settings_errors_then_success(
+    hass: HomeAssistant, case: ProviderCase, emulator: EmulatorServer[Any]
+) -> None:
+    """The voice step validates the provider's own settings and stores them typed."""
+    result = await submit_key(hass, emulator.base_url, "smallest")
+    model_field = next(k for k in result["data_schema"].schema if k == "model")
+    labels = [
+        o["label"] for o in result["data_schema"].schema[model_field].config["options"]
+    ]
+    assert labels == ["Lightning v3.1", "Lightning v3.1 Pro"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"voice": "  ", "language": "en", "model": "lightning_v3.1_pro"},
+    )
+    assert result["errors"] == {"voice": "voice_required"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"voice": "meher", "language": "hi", "model": "lightning_v3.1_pro",
+         "speed": 1.25, "sample_rate": "44100"},
+    )  # fmt: skip
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {
+        "voice": "meher",
+        "language": "hi",
+        "model": "lightning_v3.1_pro",
+        "speed": 1.25,
+        "sample_rate": 44100,
+    }
+
+
+@pytest.mark.parametrize("case", ["sarvam"], indirect=True)
+async def test_sarvam_voice_must_fit_the_model(
+    hass: HomeAssistant, case: ProviderCase, emulator: EmulatorServer[Any]
+) -> None:
+    result = await submit_key(hass, emulator.base_url, "sarvam")
+    voice_field = next(k for k in result["data_schema"].schema if k == "voice")
+    offered = {
+        o["value"]: o["label"]
+        for o in result["data_schema"].schema[voice_field].config["options"]
+    }
+    assert offered["anushka"] == "Anushka · Bulbul v2"
+    assert offered["vc_5f2a9c7e41d84b0c"] == "Meera Studio"  # cloned: any model
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"voice": "anushka", "language": "hi-IN", "model": "bulbul:v3"},
+    )
+    assert result["errors"] == {"voice": "voice_not_for_model"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"voice": "anushka", "language": "hi-IN", "model": "bulbul:v2",
+         "pitch": 0.25, "loudness": 1.5},
+    )  # fmt: skip
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"]["model"] == "bulbul:v2"
+    assert result["options"]["pitch"] == 0.25
