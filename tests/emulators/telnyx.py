@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable, Mapping
 import copy
 from dataclasses import dataclass, field
 import json
 import logging
+import math
 import re
 from typing import Any, Final, Literal
 
@@ -234,6 +236,7 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
         # (status, detail) of every WebSocket upgrade refused with an HTTP error.
         self.rejections: list[tuple[int, str]] = []
         self._session_added = asyncio.Event()
+        self._stopping = False
         super().__init__(
             config or TelnyxEmulatorConfig(),
             host=host,
@@ -245,6 +248,14 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
         """Add the Telnyx routes."""
         app.router.add_get(STREAM_PATH, self._stream)
         app.router.add_get(VOICES_PATH, self._voices)
+
+    async def stop(self) -> None:
+        """Close every session (as the server's doing, not the client's) and stop."""
+        self._stopping = True
+        try:
+            await super().stop()
+        finally:
+            self._stopping = False
 
     async def wait_for_session(self, index: int = 0) -> TelnyxSessionRecord:
         """Wait until session number `index` (0-based) has connected."""
@@ -274,7 +285,9 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
             self.sessions_started += 1
             self._session_added.set()
             try:
-                await _TelnyxSession(request, ws, record, config, settings).run()
+                await _TelnyxSession(
+                    request, ws, record, config, settings, lambda: self._stopping
+                ).run()
             finally:
                 record.ended.set()
         return ws
@@ -316,7 +329,7 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
                 timeout = float(raw_timeout)
             except ValueError:
                 timeout = 0.0
-            if not timeout > 0:
+            if not (math.isfinite(timeout) and timeout > 0):
                 raise _UpgradeError(
                     400,
                     f"inactivity_timeout must be a positive number of seconds, got '{raw_timeout}'",
@@ -324,7 +337,7 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
         return _Settings(voice, audio_format, sample_rate, timeout)
 
     @staticmethod
-    def _check_voice(query: Any, config: TelnyxEmulatorConfig) -> str:
+    def _check_voice(query: Mapping[str, str], config: TelnyxEmulatorConfig) -> str:
         voice = query.get("voice")
         if voice is None and query.get("voice_id"):
             # Without `voice`, the separate parameters name the same compound id.
@@ -422,8 +435,10 @@ class _TelnyxSession:
         record: TelnyxSessionRecord,
         config: TelnyxEmulatorConfig,
         settings: _Settings,
+        emulator_stopping: Callable[[], bool],
     ) -> None:
         self.request = request
+        self.emulator_stopping = emulator_stopping
         self.ws = ws
         self.record = record
         self.config = config
@@ -458,6 +473,8 @@ class _TelnyxSession:
             shutdown = True
             raise
         finally:
+            # stop() closes every socket before it cancels the handlers.
+            shutdown = shutdown or self.emulator_stopping()
             if not self.server_closing and not shutdown:
                 self.record.client_closed = True
             # A server-side close (end of input, error) completes by itself;
@@ -580,6 +597,9 @@ class _TelnyxSession:
             match command.kind:
                 case "handshake":
                     self.ready = True
+                    # Early text that a pending force drops is never spoken.
+                    if self.pending_forces:
+                        continue
                     if not await self._speak_sentences():
                         return
                 case "text":

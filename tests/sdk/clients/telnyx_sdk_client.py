@@ -2,7 +2,7 @@
 
 Runs under the SDK interpreter (requirements_sdk.txt), not Home Assistant's:
 
-    python telnyx_sdk_client.py BASE_URL API_KEY SCENARIO [--voice ID] [--audio-out FILE]
+    python telnyx_sdk_client.py BASE_URL API_KEY SCENARIO [--voice ID ...] [--audio-out FILE]
 
 BASE_URL is the emulator's root; the SDK gets it with ``/v2`` appended, the
 only change from talking to api.telnyx.com.
@@ -12,7 +12,7 @@ Scenarios:
     force       interrupt a sentence with {"force": true}, then speak another
     voices      list every voice, then only Telnyx's
     bad_key     the voice list and a stream with a key the server refuses
-    refused     open a stream the server refuses at the upgrade (e.g. Ultra voices)
+    refused     open streams the server refuses at the upgrade, one per --voice
     error       a stream that the server ends with an error frame
     idle        a stream left idle until the server's inactivity timeout
     rest_error  the voice list while the server answers every call with an error
@@ -141,10 +141,12 @@ def open_stream(client: Telnyx, voice: str, **query: str) -> Any:
     )
 
 
-def scenario_stream(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
+def scenario_stream(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
     """Handshake, sentences split mid-word, a flushed fragment, end of input."""
     drain = Drain()
-    with open_stream(client, voice) as connection:
+    with open_stream(client, voices[0]) as connection:
         connection.send({"text": " ", "voice_settings": VOICE_SETTINGS})
         for part in STREAM_PARTS:
             connection.send({"text": part})
@@ -157,11 +159,13 @@ def scenario_stream(client: Telnyx, voice: str, audio_out: str | None) -> dict[s
     return {"sent": "".join(STREAM_PARTS) + STREAM_FLUSHED, **result}
 
 
-def scenario_force(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
+def scenario_force(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
     """Interrupt a sentence once its audio starts, then speak another one."""
     drain = Drain()
     forced_at: int | None = None
-    with open_stream(client, voice) as connection:
+    with open_stream(client, voices[0]) as connection:
         connection.send({"text": " "})
         connection.send({"text": FORCE_DROPPED})
         for event in connection:
@@ -176,7 +180,9 @@ def scenario_force(client: Telnyx, voice: str, audio_out: str | None) -> dict[st
     return {"forced_after_events": forced_at, **result}
 
 
-def scenario_voices(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
+def scenario_voices(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
     """List all voices, then Telnyx's own."""
     every = client.text_to_speech.list_voices()
     own = client.text_to_speech.list_voices(provider="telnyx")
@@ -188,7 +194,9 @@ def scenario_voices(client: Telnyx, voice: str, audio_out: str | None) -> dict[s
     }
 
 
-def scenario_bad_key(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
+def scenario_bad_key(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
     """The voice list and a stream with a refused key."""
     summary: dict[str, Any] = {}
     try:
@@ -197,28 +205,35 @@ def scenario_bad_key(client: Telnyx, voice: str, audio_out: str | None) -> dict[
         summary["rest_error"] = describe_error(err)
     summary["stream_error"] = None
     try:
-        with open_stream(client, voice) as connection:
+        with open_stream(client, voices[0]) as connection:
             connection.send({"text": " "})
     except InvalidStatus as err:
         summary["stream_error"] = describe_error(err)
     return summary
 
 
-def scenario_refused(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
-    """Open a stream the server refuses at the upgrade."""
-    try:
-        with open_stream(client, voice) as connection:
-            connection.send({"text": " "})
-    except InvalidStatus as err:
-        return {"stream_error": describe_error(err)}
-    return {"stream_error": None}
+def scenario_refused(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
+    """Open a stream with each voice; the server refuses them at the upgrade."""
+    errors: dict[str, Any] = {}
+    for voice in voices:
+        errors[voice] = None
+        try:
+            with open_stream(client, voice) as connection:
+                connection.send({"text": " "})
+        except InvalidStatus as err:
+            errors[voice] = describe_error(err)
+    return {"stream_errors": errors}
 
 
-def scenario_error(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
+def scenario_error(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
     """A stream the server ends with an error frame and a 1011 close."""
     drain = Drain()
     closed: dict[str, Any] | None = None
-    with open_stream(client, voice) as connection:
+    with open_stream(client, voices[0]) as connection:
         connection.send({"text": " "})
         connection.send({"text": ERROR_TEXT})
         try:
@@ -231,10 +246,12 @@ def scenario_error(client: Telnyx, voice: str, audio_out: str | None) -> dict[st
     return {**result, "close": closed, "raised": closed is not None}
 
 
-def scenario_idle(client: Telnyx, voice: str, audio_out: str | None) -> dict[str, Any]:
+def scenario_idle(
+    client: Telnyx, voices: list[str], audio_out: str | None
+) -> dict[str, Any]:
     """Send the handshake, then nothing, until the server gives up."""
     drain = Drain()
-    with open_stream(client, voice, inactivity_timeout="0.3") as connection:
+    with open_stream(client, voices[0], inactivity_timeout="0.3") as connection:
         connection.send({"text": " "})
         for event in connection:
             drain.add(event)
@@ -242,7 +259,7 @@ def scenario_idle(client: Telnyx, voice: str, audio_out: str | None) -> dict[str
 
 
 def scenario_rest_error(
-    client: Telnyx, voice: str, audio_out: str | None
+    client: Telnyx, voices: list[str], audio_out: str | None
 ) -> dict[str, Any]:
     """The voice list while the server answers with an error status."""
     try:
@@ -270,7 +287,7 @@ def main() -> int:
     parser.add_argument("base_url")
     parser.add_argument("api_key")
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--voice", default=DEFAULT_VOICE)
+    parser.add_argument("--voice", action="append", dest="voices")
     parser.add_argument("--audio-out")
     args = parser.parse_args()
     # No retries: every error the emulator sends must reach the summary once.
@@ -281,7 +298,9 @@ def main() -> int:
         timeout=10.0,
     )
     try:
-        summary = SCENARIOS[args.scenario](client, args.voice, args.audio_out)
+        summary = SCENARIOS[args.scenario](
+            client, args.voices or [DEFAULT_VOICE], args.audio_out
+        )
     finally:
         client.close()
     summary["sdk_version"] = telnyx.__version__
