@@ -195,6 +195,10 @@ class SmallestSse(HttpStreamProtocol):
             body={**_request(self._options, text), "output_format": "pcm"},
         )
 
+    def error(self, status: int, detail: str) -> SpeechError:
+        """Read a refusal by its message first: a 400 may name the voice."""
+        return message_error(PROVIDER, detail or f"HTTP {status}", status=status)
+
     def on_event(self, data: JSONMessage) -> Iterable[ProviderEvent]:
         """Read an event of either shape: flat ``audio``/``done``, or nested chunks."""
         if data.get("status") == "error" or ("error" in data and "audio" not in data):
