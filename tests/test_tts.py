@@ -396,3 +396,79 @@ async def test_huge_message(
     assert decoded_seconds(audio) == pytest.approx(
         audio_seconds(text.strip()), rel=0.02
     )
+
+
+@pytest.mark.parametrize("case", ["smallest"], indirect=True)
+async def test_provider_settings_reach_the_provider_and_the_cache_key(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    emulator: EmulatorServer[Any],
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """tts.speak options override the entry's settings; each is part of the cache key."""
+    client = await hass_client()
+
+    async def fetch(options: dict[str, Any]) -> None:
+        response = await client.post(
+            "/api/tts_get_url",
+            json={"engine_id": case.engine, "message": "Hello.", "options": options},
+        )
+        audio = await client.get((await response.json())["path"])
+        assert audio.status == HTTPStatus.OK
+        await audio.read()
+        await hass.async_block_till_done()
+
+    await fetch({})
+    await fetch({"speed": 1.5})
+    await fetch({"speed": "1.5"})  # the same speed, as text: cached
+    await fetch({"model": "lightning_v3.1_pro"})
+    await fetch({"sample_rate": 16000})
+    sessions = emulator.sessions
+    assert len(sessions) == 4
+    assert [(s.speed, s.model, s.sample_rate) for s in sessions] == [
+        (1.0, "lightning_v3.1", 24000),
+        (1.5, "lightning_v3.1", 24000),
+        (1.0, "lightning_v3.1_pro", 24000),
+        (1.0, "lightning_v3.1", 16000),
+    ]
+
+
+@pytest.mark.parametrize("case", ["smallest", "sarvam"], indirect=True)
+@pytest.mark.parametrize(
+    ("options", "option"),
+    [({"speed": 5}, "speed"), ({"speed": "fast"}, "speed"), ({"model": "x"}, "model")],
+)
+async def test_invalid_setting_values(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    emulator: EmulatorServer[Any],
+    options: dict[str, Any],
+    option: str,
+) -> None:
+    err = await speak_failing(
+        hass, case.engine, "Hello.", options, ServiceValidationError
+    )
+    assert err.translation_key == "invalid_option"
+    assert err.translation_placeholders["option"] == option
+    assert not emulator.sessions
+
+
+@pytest.mark.parametrize("case", ["sarvam"], indirect=True)
+async def test_sarvam_voices_follow_the_model(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The pipeline's dropdown offers the configured model's speakers and cloned voices."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": case.engine, "language": "hi-IN"}
+    )
+    voices = {v["voice_id"] for v in (await client.receive_json())["result"]["voices"]}
+    assert {"shubh", "priya", "vc_5f2a9c7e41d84b0c"} <= voices
+    assert "anushka" not in voices  # a Bulbul v2 speaker
+    err = await speak_failing(hass, case.engine, "Hello.", {"voice": "anushka"})
+    assert err.translation_key == "voice_not_found"

@@ -1,6 +1,7 @@
 """Run a provider emulator from the command line.
 
     python -m tests.emulators lmnt --port 8901 --api-key demo-key --speed 4
+    python -m tests.emulators smallest|telnyx|sarvam ...
 
 Prints ``READY <base_url>`` once listening and runs until SIGINT or SIGTERM.
 """
@@ -17,6 +18,7 @@ import signal
 import sys
 from typing import Any
 
+from . import sarvam, smallest, telnyx
 from .base import EmulatorServer
 from .lmnt import LmntEmulator, LmntEmulatorConfig
 
@@ -44,8 +46,35 @@ def _build_lmnt(args: argparse.Namespace) -> EmulatorServer[Any]:
     )
 
 
+def _factory(
+    from_cli: Callable[..., EmulatorServer[Any]],
+) -> Callable[[argparse.Namespace], EmulatorServer[Any]]:
+    def build(args: argparse.Namespace) -> EmulatorServer[Any]:
+        return from_cli(
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key,
+            speed=args.speed,
+            first_audio_latency=args.first_audio_latency,
+            handshake_delay=args.handshake_delay,
+        )
+
+    return build
+
+
 PROVIDERS: dict[str, Provider] = {
     "lmnt": Provider("LMNT speech sessions and REST", 8901, _build_lmnt),
+    "smallest": Provider(
+        "Smallest.ai Waves live WebSocket, SSE and voices",
+        8902,
+        _factory(smallest.from_cli),
+    ),
+    "telnyx": Provider(
+        "Telnyx speech WebSocket and voices", 8903, _factory(telnyx.from_cli)
+    ),
+    "sarvam": Provider(
+        "Sarvam Bulbul WebSocket and cloned voices", 8904, _factory(sarvam.from_cli)
+    ),
 }
 
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import pytest
 
 from custom_components.streaming_tts.speech import (
+    ProviderOption,
     SpeechAuthError,
     SpeechProviderError,
     SpeechQuotaError,
     SpeechRateLimitError,
     SpeechRequestError,
+    SpeechTimeoutError,
+    SpeechVoiceError,
 )
-from custom_components.streaming_tts.speech.errors import redact
+from custom_components.streaming_tts.speech.audio import (
+    streaming_wav_header,
+    strip_wav_header,
+)
+from custom_components.streaming_tts.speech.errors import message_error, redact
 from custom_components.streaming_tts.speech.session import (
     check_base_url,
     error_detail,
@@ -90,3 +97,55 @@ def test_error_detail(body: str, detail: str) -> None:
 
 def test_redact() -> None:
     assert redact("key abc and abc", ["abc", ""]) == "key **REDACTED** and **REDACTED**"
+
+
+@pytest.mark.parametrize(
+    ("message", "status", "kind"),
+    [
+        ("Invalid API key", None, SpeechAuthError),
+        ("Insufficient credits on this account", None, SpeechQuotaError),
+        ("Too many concurrent connections", None, SpeechRateLimitError),
+        ("400: Speaker 'x' is not compatible with model bulbul:v3", 400, SpeechVoiceError),
+        ("Invalid voice_id 'x'", None, SpeechVoiceError),
+        ("Connection timed out after 60 seconds of inactivity", None, SpeechTimeoutError),
+        ("Input parameters has to be a valid dictionary", 422, SpeechRequestError),
+        ("Internal Server Error", 500, SpeechProviderError),
+        ("Error in audio response", None, SpeechProviderError),
+    ],
+)  # fmt: skip
+def test_message_error(message: str, status: int | None, kind: type) -> None:
+    error = message_error("P", message, status=status)
+    assert type(error) is kind
+    assert error.message == f"P: {message}"
+    assert error.status == status
+
+
+def test_error_detail_shapes() -> None:
+    assert error_detail('{"errors": [{"code": "1", "detail": "bad key"}]}') == "bad key"
+    assert error_detail('{"error": {"message": "nope"}}') == "nope"
+    assert error_detail('{"detail": "Not Found"}') == "Not Found"
+    assert error_detail("plain text ") == "plain text"
+
+
+def test_option_parse() -> None:
+    speed = ProviderOption("speed", 1.0, minimum=0.5, maximum=2.0)
+    assert speed.parse("1.5") == 1.5
+    assert speed.parse(2) == 2.0
+    for bad in (2.5, "fast", None, True, "nan"):
+        with pytest.raises(ValueError, match="speed"):
+            speed.parse(bad)
+    rate = ProviderOption("sample_rate", 24000, choices=(24000, 16000))
+    assert rate.parse("16000") == 16000
+    with pytest.raises(ValueError, match="one of 24000, 16000"):
+        rate.parse(8000)
+
+
+def test_strip_wav_header() -> None:
+    header = streaming_wav_header(16000, 1)
+    pcm = b"\x01\x02" * 10
+    assert strip_wav_header(header + pcm) == pcm
+    assert strip_wav_header(pcm) == pcm
+    assert strip_wav_header(header) == b""
+    # A header with an extra chunk before the data.
+    fact = b"RIFF\x00\x00\x00\x00WAVEfmt \x02\x00\x00\x00ab" + b"data\x04\x00\x00\x00"
+    assert strip_wav_header(fact + pcm) == pcm
