@@ -28,9 +28,9 @@ from custom_components.streaming_tts.speech import (
     SynthesisOptions,
 )
 from custom_components.streaming_tts.speech.audio import AudioClock
+from custom_components.streaming_tts.speech.events import FlushDone, Progress
 from custom_components.streaming_tts.speech.lmnt import LmntProtocol
 from custom_components.streaming_tts.speech.models import SENTENCE_FLUSHES, FlushPolicy
-from custom_components.streaming_tts.speech.events import FlushDone, Progress
 from custom_components.streaming_tts.speech.text import clean_text
 from tests.conftest import API_KEY
 from tests.emulators import LmntEmulator
