@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
+import contextlib
 import json
 
 import aiohttp
