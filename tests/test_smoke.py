@@ -1,7 +1,8 @@
-"""What the README's main command starts: the emulator and a real Home Assistant process.
+"""What the README's main command starts: the emulators and a real Home Assistant process.
 
-The entry is created through Home Assistant's config-flow REST API and speech is
-fetched the way a media player does, through /api/tts_get_url and /api/tts_proxy.
+One entry per provider is created through Home Assistant's config-flow REST API,
+and speech is fetched the way a media player does, through /api/tts_get_url and
+/api/tts_proxy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import aiohttp
 import pytest
 
+from tests.conftest import CASES
 from tests.emulators.synth import audio_seconds
 from tests.speech.helpers import decoded_seconds
 
@@ -46,15 +48,15 @@ async def stop(process: asyncio.subprocess.Process) -> None:
 
 @dataclass
 class Running:
-    """The emulator's and Home Assistant's addresses."""
+    """The emulators' (by provider) and Home Assistant's addresses."""
 
-    emulator_url: str
+    emulator_urls: dict[str, str]
     ha_url: str
 
 
 @pytest.fixture
 async def running(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Running]:
-    """Start the LMNT emulator and Home Assistant, as scripts/develop does."""
+    """Start every provider's emulator and Home Assistant, as scripts/develop does."""
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
@@ -66,15 +68,19 @@ async def running(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Runnin
     (config / "configuration.yaml").write_text(template)
     (config / "custom_components").symlink_to(ROOT / "custom_components")
 
-    emulator = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.emulators", "lmnt", "--port", "0", "--api-key", "smoke-key",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    emulators: dict[str, asyncio.subprocess.Process] = {}
+    urls: dict[str, str] = {}
     ha = None
     try:
-        assert emulator.stdout is not None
-        line = (await asyncio.wait_for(emulator.stdout.readline(), 30)).decode()
-        assert line.startswith("READY "), line
+        for provider in CASES:
+            emulators[provider] = emulator = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.emulators", provider, "--port", "0",
+                "--api-key", "smoke-key", cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert emulator.stdout is not None
+            line = (await asyncio.wait_for(emulator.stdout.readline(), 30)).decode()
+            assert line.startswith("READY "), line
+            urls[provider] = line.split()[1]
         log = (tmp_path / "ha.log").open("wb")
         ha = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "scripts" / "run_homeassistant.py"),
@@ -95,11 +101,12 @@ async def running(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Runnin
                     "Home Assistant did not start:\n"
                     + (tmp_path / "ha.log").read_text()[-3000:]
                 )
-        yield Running(line.split()[1], ha_url)
+        yield Running(urls, ha_url)
     finally:
         if ha is not None:
             await stop(ha)
-        await stop(emulator)
+        for emulator in emulators.values():
+            await stop(emulator)
 
 
 async def test_real_home_assistant_speaks(running: Running) -> None:
@@ -123,41 +130,40 @@ async def test_real_home_assistant_speaks(running: Running) -> None:
             token = (await response.json())["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
 
-        async with http.post(
-            "/api/config/config_entries/flow",
-            json={"handler": "streaming_tts", "show_advanced_options": False},
-            headers=auth,
-        ) as response:
-            flow = await response.json()
-        assert flow["step_id"] == "user", flow
-        steps = [
-            {"provider": "lmnt", "api_key": "smoke-key",
-             "advanced": {"base_url": running.emulator_url}},
-            {"voice": "leah", "language": "en"},
-        ]  # fmt: skip
-        for step in steps:
+        for case in CASES.values():
             async with http.post(
-                f"/api/config/config_entries/flow/{flow['flow_id']}",
-                json=step,
+                "/api/config/config_entries/flow",
+                json={"handler": "streaming_tts", "show_advanced_options": False},
                 headers=auth,
             ) as response:
                 flow = await response.json()
-        assert flow["type"] == "create_entry", flow
+            assert flow["step_id"] == "user", flow
+            steps = [
+                {"provider": case.provider, "api_key": "smoke-key",
+                 "advanced": {"base_url": running.emulator_urls[case.provider]}},
+                {"voice": case.voice, "language": case.language},
+            ]  # fmt: skip
+            for step in steps:
+                async with http.post(
+                    f"/api/config/config_entries/flow/{flow['flow_id']}",
+                    json=step,
+                    headers=auth,
+                ) as response:
+                    flow = await response.json()
+            assert flow["type"] == "create_entry", flow
 
-        message = "Hello from a real Home Assistant."
-        async with http.post(
-            "/api/tts_get_url",
-            json={
-                "engine_id": "tts.lmnt_text_to_speech",
-                "message": message,
-                "language": "en",
-            },
-            headers=auth,
-        ) as response:
-            assert response.status == 200, await response.text()
-            path = (await response.json())["path"]
-        async with http.get(path) as response:
-            assert response.status == 200
-            assert response.headers["Content-Type"] == "audio/mpeg"
-            audio = await response.read()
-    assert decoded_seconds(audio) == pytest.approx(audio_seconds(message), abs=0.15)
+            message = f"Hello from a real Home Assistant, via {case.title}."
+            async with http.post(
+                "/api/tts_get_url",
+                json={"engine_id": case.engine, "message": message},
+                headers=auth,
+            ) as response:
+                assert response.status == 200, await response.text()
+                path = (await response.json())["path"]
+            async with http.get(path) as response:
+                assert response.status == 200
+                assert response.headers["Content-Type"] == "audio/mpeg"
+                audio = await response.read()
+            assert decoded_seconds(audio) == pytest.approx(
+                audio_seconds(message), abs=0.15
+            ), case.provider
