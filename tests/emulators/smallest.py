@@ -333,7 +333,7 @@ def _optional_id(message: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def parse_request(
+def _parse_request(
     message: dict[str, Any],
     config: SmallestEmulatorConfig,
     *,
@@ -669,7 +669,7 @@ class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig]):
         config: SmallestEmulatorConfig,
     ) -> web.StreamResponse:
         try:
-            params = parse_request(record.body, config, honour_format=True)
+            params = _parse_request(record.body, config, honour_format=True)
         except _RequestError as err:
             record.error = err.message
             return self._http_error(400, err.message)
@@ -780,7 +780,8 @@ async def _until_gone(request: web.Request) -> None:
 class _Job:
     """Work for the speaking worker, in the order the frames arrived."""
 
-    kind: Literal["request", "keepalive", "error"]
+    # "quiet": max_buffer_flush_ms passed without a frame.
+    kind: Literal["request", "keepalive", "error", "quiet"]
     request: _Request | None = None
     error: _RequestError | None = None
 
@@ -867,7 +868,7 @@ class _SmallestSession:
             record.keepalives += 1
             return _Job("keepalive")
         try:
-            request = parse_request(
+            request = _parse_request(
                 message,
                 self.config,
                 honour_format=self.config.ws_output_format == "honour",
@@ -935,7 +936,7 @@ class _SmallestSession:
             async with asyncio.timeout(current.max_buffer_flush_ms / 1000):
                 return await self.queue.get()
         except TimeoutError:
-            return _Job("request", request=None)
+            return _Job("quiet")
 
     async def _work(self) -> None:
         while True:
@@ -955,13 +956,13 @@ class _SmallestSession:
         match job.kind:
             case "keepalive":
                 return True
+            case "quiet":
+                return await self._speak_buffer()
             case "error":
                 assert job.error is not None
                 return await self._refuse(job.error)
-            case _ if job.request is None:
-                # max_buffer_flush_ms passed without a frame.
-                return await self._speak_buffer()
-            case _:
+            case "request":
+                assert job.request is not None
                 return await self._handle_request(job.request)
 
     async def _refuse(self, error: _RequestError) -> bool:
@@ -978,9 +979,13 @@ class _SmallestSession:
         if not request.continue_:
             if not await self._speak_buffer():
                 return False
-            await self._complete()
-            if self.config.close_after_complete:
+            closing = self.config.close_after_complete
+            if closing:
+                # Before `complete` goes out: a client that closes as soon as
+                # it sees it did not close first.
                 self.server_closing = True
+            await self._complete()
+            if closing:
                 await self.ws.close(code=WSCloseCode.OK)
                 return False
             return True
