@@ -65,7 +65,7 @@ CASES = {
                      LmntEmulatorConfig, "leah", "Leah", "elowen", "en", "mp3"),
         ProviderCase("smallest", "Smallest.ai Waves",
                      "tts.smallest_ai_waves_text_to_speech", SmallestEmulator,
-                     SmallestEmulatorConfig, "magnus", "Magnus", "sophia", "en", "wav"),
+                     SmallestEmulatorConfig, "magnus", "Magnus", "sophia", "en", "s16le"),
         ProviderCase("telnyx", "Telnyx", "tts.telnyx_text_to_speech", TelnyxEmulator,
                      TelnyxEmulatorConfig, "Telnyx.NaturalHD.astra",
                      "Astra (Telnyx.NaturalHD)", "Telnyx.NaturalHD.luna", "en", "mp3"),

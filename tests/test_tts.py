@@ -77,7 +77,7 @@ async def test_entity(
     assert entity.default_language == case.language
     settings = {option.key: option.default for option in client.options}
     assert entity.default_options == {"voice": case.voice, **settings}
-    assert entity.supported_options == ["voice", "preferred_format", *settings]
+    assert entity.supported_options == ["voice", *settings]
 
 
 async def test_llm_answer_streams_both_ways(
@@ -227,7 +227,7 @@ async def test_satellite_formats(
     container: str,
     rate: int,
 ) -> None:
-    """Satellites ask for a format: natively where the provider can, else converted."""
+    """Satellites ask for a format; Home Assistant converts what the provider sends."""
     stream = tts.async_create_stream(hass, case.engine, None, options)
     stream.async_set_message_stream(
         TextFeed("Turning on the kitchen lights.", interval=0)()
@@ -427,9 +427,9 @@ async def test_provider_settings_reach_the_provider_and_the_cache_key(
     sessions = emulator.sessions
     assert len(sessions) == 4
     assert [(s.speed, s.model, s.sample_rate) for s in sessions] == [
-        (1.0, "lightning_v3.1", 24000),
-        (1.5, "lightning_v3.1", 24000),
-        (1.0, "lightning_v3.1_pro", 24000),
+        (1.0, "lightning_v3.1", 44100),
+        (1.5, "lightning_v3.1", 44100),
+        (1.0, "lightning_v3.1_pro", 44100),
         (1.0, "lightning_v3.1", 16000),
     ]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.components.tts import (
-    ATTR_PREFERRED_FORMAT,
     ATTR_VOICE,
     TextToSpeechEntity,
     TTSAudioRequest,
@@ -37,6 +37,7 @@ from .options import (
 )
 from .speech import (
     AudioEncoding,
+    AudioFormat,
     SpeechAuthError,
     SpeechConnectionError,
     SpeechError,
@@ -51,6 +52,9 @@ from .speech import (
 
 # Synthesis is a network call per request; Home Assistant need not serialise them.
 PARALLEL_UPDATES = 0
+# What ffmpeg assumes of bare s16le input when told nothing else: Home
+# Assistant's converter passes no input rate or channel count.
+FFMPEG_RAW_DEFAULTS = (44100, 1)
 
 # Most specific first: the first matching class decides the message.
 _ERROR_KEYS: tuple[tuple[type[SpeechError], str], ...] = (
@@ -104,11 +108,10 @@ class StreamingTTSEntity(TextToSpeechEntity):
         provider_settings = type(self._client)
         self._settings = option_defaults(provider_settings, entry.options)
         self._attr_unique_id = entry.entry_id
-        # Only the format hint is honoured exactly; Home Assistant converts for
-        # the rate, channel and sample-size hints.
+        # No format hints: Home Assistant converts for satellites (see
+        # _audio_format for what it gets).
         self._attr_supported_options = [
             ATTR_VOICE,
-            ATTR_PREFERRED_FORMAT,
             *(option.key for option in provider_settings.options),
         ]
         self._attr_supported_languages = ha_languages(self._client.languages)
@@ -153,11 +156,6 @@ class StreamingTTSEntity(TextToSpeechEntity):
                 translation_key="language_not_supported",
                 translation_placeholders={"language": language},
             )
-        # Media players get mp3 (no transcoding); anything else gets PCM in a
-        # streaming WAV, which Home Assistant converts losslessly if needed.
-        # (Rate hints never reach the entity: they are not in supported_options.)
-        preferred = options.get(ATTR_PREFERRED_FORMAT, "mp3")
-        encoding = AudioEncoding.MP3 if preferred == "mp3" else AudioEncoding.PCM_S16LE
         try:
             parsed = parse_options(type(self._client), {**self._settings, **options})
         except InvalidOptionError as err:
@@ -174,22 +172,45 @@ class StreamingTTSEntity(TextToSpeechEntity):
         return SynthesisOptions(
             voice=voice,
             language=code,
-            audio_format=self._client.audio_format(encoding, sample_rate),
+            audio_format=self._audio_format(sample_rate),
             speed=speed,
             extra=extra,
         )
 
+    def _audio_format(self, sample_rate: int | None) -> AudioFormat:
+        """Choose what Home Assistant's converter starts on fastest.
+
+        Players get MP3 as it is; satellites get it through Home Assistant's
+        ffmpeg conversion, which starts at once on MP3. A streaming WAV makes
+        that ffmpeg read about 200 kB before its first output (1 to 1.5 s of
+        speech at 24 or 16 kHz), so a provider without MP3 sends bare PCM at
+        ffmpeg's default rate for it (44.1 kHz mono), or WAV at other rates.
+        """
+        audio = self._client.audio_format(AudioEncoding.MP3, sample_rate)
+        bare = (audio.sample_rate, audio.channels) == FFMPEG_RAW_DEFAULTS
+        if audio.encoding is AudioEncoding.PCM_S16LE and bare:
+            return replace(audio, raw=True)
+        return audio
+
     async def async_stream_tts_audio(
         self, request: TTSAudioRequest
     ) -> TTSAudioResponse:
-        """Stream the text to the provider as it is written and the audio back as it comes."""
+        """Stream the text to the provider as it is written and the audio back as it comes.
+
+        Returns once the first audio exists: a refusal (key, voice, no text)
+        is raised here, before Home Assistant starts a converter or a player
+        receives a byte, so that it becomes a clean error instead of an
+        empty file.
+        """
         options = self._synthesis_options(request.language, request.options)
         try:
             audio = self._client.stream(request.message_gen, options)
+            first = await anext(audio, b"")
         except SpeechError as err:
             raise translate_error(err) from err
         return TTSAudioResponse(
-            extension=options.audio_format.container, data_gen=_translated(audio)
+            extension=options.audio_format.container,
+            data_gen=_translated(first, audio),
         )
 
     async def async_get_tts_audio(
@@ -208,9 +229,13 @@ class StreamingTTSEntity(TextToSpeechEntity):
         )
 
 
-async def _translated(audio: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
+async def _translated(
+    first: bytes, audio: AsyncGenerator[bytes]
+) -> AsyncGenerator[bytes]:
     """Pass audio through; turn library errors into translated ones; always close."""
     try:
+        if first:
+            yield first
         async for chunk in audio:
             yield chunk
     except SpeechError as err:

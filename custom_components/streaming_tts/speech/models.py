@@ -18,20 +18,35 @@ class AudioEncoding(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AudioFormat:
-    """The audio a synthesis produces."""
+    """The audio a synthesis produces.
+
+    ``raw`` delivers PCM without any header, for a consumer that knows its
+    rate and channel count (see :attr:`container`).
+    """
 
     encoding: AudioEncoding
     sample_rate: int
     channels: int = 1
+    raw: bool = False
 
     @property
     def container(self) -> str:
         """Return the container the stream is delivered in (an ffmpeg demuxer name).
 
-        Raw PCM cannot describe its own rate or channel count, so it is delivered
-        inside a streaming WAV header.
+        PCM cannot describe its own rate or channel count, so it comes inside
+        a streaming WAV header, unless ``raw`` asks for bare samples ("s16le").
         """
-        return "mp3" if self.encoding is AudioEncoding.MP3 else "wav"
+        if self.encoding is AudioEncoding.MP3:
+            return "mp3"
+        return "s16le" if self.raw else "wav"
+
+    def same_audio(self, other: AudioFormat) -> bool:
+        """Return whether both describe the same samples, whatever the container."""
+        return (self.encoding, self.sample_rate, self.channels) == (
+            other.encoding,
+            other.sample_rate,
+            other.channels,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -498,8 +498,8 @@ class StreamingClient(ABC):
     def check_options(self, options: SynthesisOptions) -> None:
         """Raise SpeechRequestError if the provider cannot do what ``options`` ask."""
         audio = options.audio_format
-        if audio.channels != 1 or audio != self.audio_format(
-            audio.encoding, audio.sample_rate
+        if audio.channels != 1 or not audio.same_audio(
+            self.audio_format(audio.encoding, audio.sample_rate)
         ):
             raise SpeechRequestError(
                 f"{self.provider} cannot stream {audio.encoding} at "

@@ -34,7 +34,9 @@ LIVE_PATH: Final = "/waves/v1/tts/live"
 VOICES_PATH: Final = "/waves/v1/lightning-v3.1/get_voices"
 MODEL: Final = "model"
 MODELS: Final = ("lightning_v3.1", "lightning_v3.1_pro")
-SAMPLE_RATES: Final = (24000, 44100, 16000, 8000)
+# 44.1 kHz first: the provider's own default, and the rate raw PCM needs to
+# reach Home Assistant's converter without a WAV header (see the entity).
+SAMPLE_RATES: Final = (44100, 24000, 16000, 8000)
 LANGUAGES: Final = (
     "ar", "bn", "de", "el", "en", "es", "fi", "fr", "gu", "hi", "id", "it", "ja",
     "kn", "ko", "ml", "mr", "ms", "nl", "no", "or", "pa", "pl", "pt", "ru", "sv",

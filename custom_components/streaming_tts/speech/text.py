@@ -474,11 +474,19 @@ class FragmentSplitter:
 async def text_fragments(
     chunks: AsyncIterable[str], *, max_chars: int | None = None
 ) -> AsyncGenerator[TextFragment]:
-    """Clean and split a stream of raw text deltas; yield each fragment once final."""
+    """Clean and split a stream of raw text deltas; yield each fragment once final.
+
+    The text stream is closed when this generator is, even mid-way: nobody
+    will read the rest of it.
+    """
     cleaner = TextCleaner()
     splitter = FragmentSplitter(max_chars)
-    async for chunk in chunks:
-        for fragment in splitter.feed(cleaner.feed(chunk)):
+    try:
+        async for chunk in chunks:
+            for fragment in splitter.feed(cleaner.feed(chunk)):
+                yield fragment
+        for fragment in splitter.feed(cleaner.close()):
             yield fragment
-    for fragment in splitter.feed(cleaner.close()):
-        yield fragment
+    finally:
+        if isinstance(chunks, AsyncGenerator):
+            await chunks.aclose()
