@@ -15,11 +15,19 @@ from pathlib import Path
 import re
 import time
 
+from tests.conftest import CASES
 from tests.emulators.synth import SECONDS_PER_CHAR
 
-from .harness import ENGINES, ProviderSettings, home_assistant, rss_bytes
+from .harness import ENGINES, SATELLITE, ProviderSettings, home_assistant, rss_bytes
 from .metrics import Run, median, percentile
-from .report import StrategyResult, main_table, ms, plot, rates_table
+from .report import (
+    StrategyResult,
+    main_table,
+    ms,
+    plot,
+    providers_table,
+    rates_table,
+)
 from .trace import ANSWER, TOKEN_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +50,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--handshake-delay", type=float, default=0.1)
     parser.add_argument("--first-audio-latency", type=float, default=0.15)
     parser.add_argument("--speed", type=float, default=4.0)
+    parser.add_argument(
+        "--providers",
+        nargs="*",
+        default=["lmnt", "smallest", "telnyx", "sarvam"],
+        help="providers measured through this integration at the first rate",
+    )
     parser.add_argument("--no-docs", action="store_true", help="print only")
     return parser.parse_args()
 
 
-async def measure(args: argparse.Namespace) -> list[StrategyResult]:
+async def measure(
+    args: argparse.Namespace,
+) -> tuple[list[StrategyResult], dict[str, dict[str, list[Run]]]]:
     """Run every strategy on every trace; interleaved so noise hits all alike."""
     settings = ProviderSettings(
         args.handshake_delay, args.first_audio_latency, args.speed
@@ -57,7 +73,9 @@ async def measure(args: argparse.Namespace) -> list[StrategyResult]:
     cpu = dict.fromkeys(ENGINES, 0.0)
     peak = dict.fromkeys(ENGINES, 0)
     lags: dict[str, dict[int, float]] = {s: {} for s in ENGINES}
-    async with home_assistant(settings) as bench:
+    by_provider: dict[str, list[Run]] = {p: [] for p in args.providers}
+    satellite: dict[str, list[Run]] = {p: [] for p in args.providers}
+    async with home_assistant(settings, args.providers) as bench:
         baseline = rss_bytes()
         for rate in args.rates:
             repeats = args.repeats if rate == args.rates[0] else args.other_repeats
@@ -74,6 +92,23 @@ async def measure(args: argparse.Namespace) -> list[StrategyResult]:
                         f"{rate:g} tok/s #{repeat + 1} {strategy}: first audio "
                         f"{ms(run.first_audio)} ms (floor {ms(run.floor)}), "
                         f"gaps {run.gaps:.2f} s, total {run.total:.2f} s",
+                        flush=True,
+                    )
+        for repeat in range(args.repeats):
+            for provider in args.providers:
+                case = CASES[provider]
+                run = await bench.run(case.title, args.rates[0], case.engine)
+                by_provider[provider].append(run)
+                heard = await bench.run(
+                    case.title, args.rates[0], case.engine, SATELLITE
+                )
+                satellite[provider].append(heard)
+                for kind, measured in (("player", run), ("satellite", heard)):
+                    print(
+                        f"{args.rates[0]:g} tok/s #{repeat + 1} {case.title} {kind}: "
+                        f"first audio {ms(measured.first_audio)} ms "
+                        f"(floor {ms(measured.floor)}), gaps {measured.gaps:.2f} s, "
+                        f"total {measured.total:.2f} s",
                         flush=True,
                     )
         for streams in args.streams:
@@ -94,7 +129,7 @@ async def measure(args: argparse.Namespace) -> list[StrategyResult]:
             lags[strategy],
         )
         for strategy in ENGINES
-    ]
+    ], {"player": by_provider, "satellite": satellite}
 
 
 async def _peak_rss() -> int:
@@ -144,7 +179,26 @@ def verdicts(results: list[StrategyResult], args: argparse.Namespace) -> str:
     )
 
 
-def render(results: list[StrategyResult], args: argparse.Namespace) -> str:
+def provider_tables(by_provider: dict[str, dict[str, list[Run]]]) -> str:
+    """Return the per-provider tables: media player (MP3) and satellite (WAV 16 kHz)."""
+    titles = {
+        "player": "Media player (MP3, no conversion; Smallest.ai's PCM converted "
+        "by Home Assistant):",
+        "satellite": "Assist satellite (WAV 16 kHz mono, converted by Home "
+        "Assistant's ffmpeg):",
+    }
+    return "\n\n".join(
+        f"{titles[kind]}\n\n"
+        + providers_table({CASES[p].title: r for p, r in runs.items() if r})
+        for kind, runs in by_provider.items()
+    )
+
+
+def render(
+    results: list[StrategyResult],
+    by_provider: dict[str, dict[str, list[Run]]],
+    args: argparse.Namespace,
+) -> str:
     """Write the results section: the same text on stdout and in the docs."""
     rate = args.rates[0]
     return "\n\n".join(
@@ -159,6 +213,9 @@ def render(results: list[StrategyResult], args: argparse.Namespace) -> str:
             rates_table(results),
             "Targets:",
             verdicts(results, args),
+            f"Every provider through this integration, at {rate:g} tokens/s, each "
+            "on its own emulator with the same settings.",
+            provider_tables(by_provider),
         ]
     )
 
@@ -167,14 +224,14 @@ def main() -> None:
     """Run the benchmark and report."""
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
-    results = asyncio.run(measure(args))
-    text = render(results, args)
+    results, by_provider = asyncio.run(measure(args))
+    text = render(results, by_provider, args)
     print("\n" + text)
     if not args.no_docs:
         plot(results, args.rates[0], DOCS / "benchmark_timeline.png")
         summary = "\n\n".join(
             [f"At {args.rates[0]:g} tokens/s:", main_table(results, args.rates[0]),
-             verdicts(results, args)]
+             verdicts(results, args), provider_tables(by_provider)]
         )  # fmt: skip
         for page, pattern, tag, content in (
             (DOCS / "benchmarks.md", RESULTS, "results", text),

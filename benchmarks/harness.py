@@ -35,6 +35,7 @@ from custom_components.streaming_tts.speech import (
 )
 from custom_components.streaming_tts.speech.audio import AudioClock
 from custom_components.streaming_tts.speech.models import SENTENCE_FLUSHES
+from tests.conftest import CASES
 
 from .metrics import Run
 from .strategies import FullText, SentenceBatched, SentenceFlushes
@@ -43,6 +44,13 @@ from .trace import TokenFeed, first_word_token, tokens
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
 OURS = "tts.lmnt_text_to_speech"
+#: What an Assist satellite asks for (Wyoming and ESPHome alike).
+SATELLITE: dict[str, str | int] = {
+    "preferred_format": "wav",
+    "preferred_sample_rate": 16000,
+    "preferred_sample_channels": 1,
+    "preferred_sample_bytes": 2,
+}
 ENGINES = {
     "streaming (this integration)": OURS,
     "streaming, sentence flushes only": "tts.sentence_flushes",
@@ -61,10 +69,10 @@ class ProviderSettings:
 
 
 @contextlib.asynccontextmanager
-async def emulator(settings: ProviderSettings) -> AsyncIterator[str]:
-    """Run the LMNT emulator in its own process (its CPU is not ours); yield its URL."""
+async def emulator(settings: ProviderSettings, provider: str) -> AsyncIterator[str]:
+    """Run a provider's emulator in its own process (its CPU is not ours); yield its URL."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.emulators", "lmnt", "--port", "0",
+        sys.executable, "-m", "tests.emulators", provider, "--port", "0",
         "--api-key", API_KEY, "--speed", str(settings.speed),
         "--first-audio-latency", str(settings.first_audio_latency),
         "--handshake-delay", str(settings.handshake_delay),
@@ -91,11 +99,23 @@ class Bench:
     http: aiohttp.ClientSession
     settings: ProviderSettings
 
-    async def run(self, strategy: str, rate: float) -> Run:
-        """Speak the answer through one engine, measured at the player."""
+    async def run(
+        self,
+        strategy: str,
+        rate: float,
+        engine: str | None = None,
+        options: dict[str, str | int] | None = None,
+    ) -> Run:
+        """Speak the answer through one engine (the strategy's, unless given)."""
         loop = asyncio.get_running_loop()
-        stream = tts.async_create_stream(self.hass, ENGINES[strategy], "en")
-        clock = AudioClock(AudioFormat(AudioEncoding.MP3, LmntClient.mp3_sample_rate))
+        stream = tts.async_create_stream(
+            self.hass, engine or ENGINES[strategy], "en", options
+        )
+        clock = AudioClock(
+            AudioFormat(AudioEncoding.PCM_S16LE, int(options["preferred_sample_rate"]))
+            if options and options.get("preferred_format") == "wav"
+            else AudioFormat(AudioEncoding.MP3, LmntClient.mp3_sample_rate)
+        )
         chunks: list[tuple[float, int, float]] = []
 
         async def player() -> None:
@@ -144,30 +164,43 @@ class Bench:
 
 
 @contextlib.asynccontextmanager
-async def home_assistant(settings: ProviderSettings) -> AsyncIterator[Bench]:
-    """Home Assistant with this integration and the two baselines on one emulator."""
+async def home_assistant(
+    settings: ProviderSettings, providers: list[str]
+) -> AsyncIterator[Bench]:
+    """Home Assistant with this integration and the baselines on the LMNT emulator.
+
+    The other ``providers`` get an entry each, on their own emulators with the
+    same settings.
+    """
     # Home Assistant's shared session resolves .local names through zeroconf,
     # which would join multicast groups here; the emulator is an IP literal.
     resolver = patch(
         "homeassistant.helpers.aiohttp_client._async_make_resolver",
         return_value=ThreadedResolver(),
     )
-    async with (
-        emulator(settings) as base_url,
-        async_test_home_assistant(config_dir=tempfile.mkdtemp()) as hass,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        urls = {
+            provider: await stack.enter_async_context(emulator(settings, provider))
+            for provider in dict.fromkeys(["lmnt", *providers])
+        }
+        base_url = urls["lmnt"]
+        hass = await stack.enter_async_context(
+            async_test_home_assistant(config_dir=tempfile.mkdtemp())
+        )
         with resolver:
             # Let Home Assistant find this repository's custom_components package.
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
-            entry = MockConfigEntry(
-                domain=DOMAIN,
-                title="LMNT",
-                data={"provider": "lmnt", "api_key": API_KEY, "base_url": base_url},
-                options={"voice": "leah", "language": "en"},
-            )
-            entry.add_to_hass(hass)
-            if not await hass.config_entries.async_setup(entry.entry_id):
-                raise RuntimeError("the integration did not set up")
+            for provider, url in urls.items():
+                case = CASES[provider]
+                entry = MockConfigEntry(
+                    domain=DOMAIN,
+                    title=case.title,
+                    data={"provider": provider, "api_key": API_KEY, "base_url": url},
+                    options={"voice": case.voice, "language": case.language},
+                )
+                entry.add_to_hass(hass)
+                if not await hass.config_entries.async_setup(entry.entry_id):
+                    raise RuntimeError(f"the {case.title} entry did not set up")
             client = LmntClient(
                 async_get_clientsession(hass), API_KEY, base_url=base_url
             )

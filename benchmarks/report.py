@@ -60,6 +60,29 @@ def main_table(results: list[StrategyResult], rate: float) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
+def providers_table(by_provider: dict[str, list[Run]]) -> str:
+    """Return first audio, overhead and gaps for each provider, as markdown."""
+    header = ["provider", "first audio median ms", "p95 ms", "floor ms",
+              "over floor median ms", "over floor p95 ms", "playback gaps s", "total s"]  # fmt: skip
+    rows = [header, ["---"] * len(header)]
+    for provider, runs in by_provider.items():
+        first = [run.first_audio for run in runs]
+        over = [run.overhead for run in runs]
+        rows.append(
+            [
+                provider,
+                ms(median(first)),
+                ms(percentile(first, 0.95)),
+                ms(median([run.floor for run in runs])),
+                ms(median(over)),
+                ms(percentile(over, 0.95)),
+                f"{median([run.gaps for run in runs]):.2f}",
+                f"{median([run.total for run in runs]):.2f}",
+            ]
+        )
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
 def rates_table(results: list[StrategyResult]) -> str:
     """Return first-audio medians (and gaps) at every token rate, as markdown."""
     rates = sorted({rate for r in results for rate in r.runs})
