@@ -9,6 +9,7 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components import tts
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 import pytest
@@ -21,7 +22,9 @@ from custom_components.streaming_tts.const import (
     CONF_LANGUAGE,
     CONF_PROVIDER,
     CONF_VOICE,
+    CONF_VOICE_LISTED,
     DOMAIN,
+    SUBENTRY_VOICE,
 )
 from tests.emulators import (
     EmulatorConfig,
@@ -119,17 +122,26 @@ def tts_cache_dir(tmp_path: Path) -> Generator[Path]:
 
 @pytest.fixture
 def config_entry(case: ProviderCase, emulator: EmulatorServer[Any]) -> MockConfigEntry:
-    """The case provider's account entry, pointed at its emulator."""
+    """The case provider's account entry, pointed at its emulator, with one voice profile."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=case.title,
+        version=2,
         data={
             CONF_PROVIDER: case.provider,
             CONF_API_KEY: API_KEY,
             CONF_BASE_URL: emulator.base_url,
         },
-        options={CONF_VOICE: case.voice, CONF_LANGUAGE: case.language},
-    )
+        subentries_data=[
+            ConfigSubentryData(
+                subentry_type=SUBENTRY_VOICE,
+                title=case.title,
+                data={CONF_VOICE: case.voice, CONF_VOICE_LISTED: True,
+                      CONF_LANGUAGE: case.language},
+                unique_id=None,
+            )
+        ],
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -99,12 +99,18 @@ async def test_user_flow_errors_then_success(
         "api_key": API_KEY,
         "base_url": emulator.base_url,
     }
-    assert result["options"] == {
+    entry = result["result"]
+    assert entry.version == 2
+    assert entry.options == {}
+    (profile,) = entry.subentries.values()
+    assert profile.subentry_type == "voice"
+    assert profile.title == case.title
+    assert profile.data == {
         "voice": case.other_voice,
+        "voice_listed": True,
         "language": case.language,
         **settings,
     }
-    entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(case.engine) is not None
@@ -148,11 +154,11 @@ async def test_default_base_url_is_the_provider(
     flow = hass.config_entries.flow._progress[result["flow_id"]]
     seen: list[str] = []
 
-    async def check_key(data: dict[str, str]) -> dict[str, str]:
+    async def check_account(data: dict[str, str]) -> dict[str, str]:
         seen.append(data["base_url"])
         return {"base": "cannot_connect"}
 
-    flow._check_key = check_key
+    flow._check_account = check_account
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"provider": provider, "api_key": API_KEY, "advanced": {}}
     )
@@ -187,12 +193,18 @@ async def test_voice_list_empty_still_allows_typing(
         result["flow_id"], {"voice": " my-clone ", "language": "en"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["options"]["voice"] == "my-clone"
+    (profile,) = result["result"].subentries.values()
+    assert profile.data["voice"] == "my-clone"
+    assert profile.data["voice_listed"] is False
 
 
 async def test_reauth(
-    hass: HomeAssistant, emulator: EmulatorServer[Any], loaded_entry: MockConfigEntry
+    hass: HomeAssistant,
+    case: ProviderCase,
+    emulator: EmulatorServer[Any],
+    loaded_entry: MockConfigEntry,
 ) -> None:
+    """A new key: refused, then another account's (without the profile's voice), then right."""
     emulator.config.api_keys = {"new-key"}
     result = await loaded_entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
@@ -200,6 +212,18 @@ async def test_reauth(
         result["flow_id"], {"api_key": API_KEY}
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    if case.provider != "sarvam":  # Sarvam's built-in speakers are in every account
+        voices = list(emulator.config.voices)  # type: ignore[attr-defined]
+        emulator.config.voices = [  # type: ignore[attr-defined]
+            v
+            for v in voices
+            if case.voice not in (v.get("id"), v.get("voiceId"), v.get("voice_id"))
+        ]
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"api_key": "new-key"}
+        )
+        assert result["errors"] == {"base": "wrong_account"}
+        emulator.config.voices = voices  # type: ignore[attr-defined]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"api_key": "new-key"}
     )
@@ -272,8 +296,10 @@ async def test_provider_settings_errors_then_success(
          "speed": 1.25, "sample_rate": "44100"},
     )  # fmt: skip
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["options"] == {
+    (profile,) = result["result"].subentries.values()
+    assert profile.data == {
         "voice": "meher",
+        "voice_listed": True,
         "language": "hi",
         "model": "lightning_v3.1_pro",
         "speed": 1.25,
@@ -304,5 +330,6 @@ async def test_sarvam_voice_must_fit_the_model(
          "pitch": 0.25, "loudness": 1.5},
     )  # fmt: skip
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["options"]["model"] == "bulbul:v2"
-    assert result["options"]["pitch"] == 0.25
+    (profile,) = result["result"].subentries.values()
+    assert profile.data["model"] == "bulbul:v2"
+    assert profile.data["pitch"] == 0.25

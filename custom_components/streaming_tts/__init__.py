@@ -1,10 +1,14 @@
-"""Streaming text-to-speech for Home Assistant: LMNT, Smallest.ai Waves, Telnyx, Sarvam."""
+"""Streaming text-to-speech for Home Assistant: LMNT, Smallest.ai Waves, Telnyx, Sarvam.
+
+One config entry is one provider account (its API key); each voice profile
+under it (a config subentry) is one TTS entity.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
@@ -12,9 +16,11 @@ from homeassistant.exceptions import (
     ConfigEntryError,
     ConfigEntryNotReady,
 )
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN
+from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, SUBENTRY_VOICE
+from .issues import async_check_voices, async_delete_issues
 from .speech import (
     PROVIDERS,
     SpeechAuthError,
@@ -76,8 +82,16 @@ async def async_setup_entry(
             translation_placeholders={"provider": client.provider, "message": str(err)},
         ) from err
     entry.runtime_data = StreamingTTSData(client=client, voices=voices)
+    async_check_voices(hass, entry, client.provider, voices)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Any change to the entry or its voice profiles (added, changed, removed)
+    # takes effect through a reload; flows therefore never reload themselves.
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
+
+
+async def _async_reload(hass: HomeAssistant, entry: StreamingTTSConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(
@@ -85,3 +99,48 @@ async def async_unload_entry(
 ) -> bool:
     """Remove the entities; the client owns nothing that needs closing."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Remove the entry's repair issues with it."""
+    async_delete_issues(hass, entry)
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Version 1 kept its one voice in the options: make it the first voice profile.
+
+    The entity and its device move to the profile, so the entity id that
+    pipelines and automations use stays the same.
+    """
+    if entry.version > 2:
+        return False  # a newer release wrote this entry
+    if entry.version == 1:
+        subentry = ConfigSubentry(
+            data=entry.options,
+            subentry_type=SUBENTRY_VOICE,
+            title=entry.title,
+            unique_id=None,
+        )
+        hass.config_entries.async_add_subentry(entry, subentry)
+        entities = er.async_get(hass)
+        if entity_id := entities.async_get_entity_id("tts", DOMAIN, entry.entry_id):
+            entities.async_update_entity(
+                entity_id,
+                config_subentry_id=subentry.subentry_id,
+                new_unique_id=subentry.subentry_id,
+            )
+        devices = dr.async_get(hass)
+        if device := devices.async_get_device(identifiers={(DOMAIN, entry.entry_id)}):
+            devices.async_update_device(
+                device.id,
+                new_identifiers={(DOMAIN, subentry.subentry_id)},
+                add_config_entry_id=entry.entry_id,
+                add_config_subentry_id=subentry.subentry_id,
+            )
+            devices.async_update_device(
+                device.id,
+                remove_config_entry_id=entry.entry_id,
+                remove_config_subentry_id=None,
+            )
+        hass.config_entries.async_update_entry(entry, options={}, version=2)
+    return True

@@ -1,4 +1,9 @@
-"""Set up a provider account in the UI: provider and key (checked live), then a voice."""
+"""Set up a provider account in the UI, and its voice profiles.
+
+The account (provider, key checked live, API URL) is the config entry; each
+voice profile (voice, language, provider settings) is a config subentry with
+a TTS entity of its own. The first profile is made with the account.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,16 @@ from collections.abc import Mapping
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import InvalidData, section
 from homeassistant.helpers.selector import (
     LanguageSelector,
@@ -22,16 +35,19 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from . import create_client
+from . import StreamingTTSConfigEntry, create_client
 from .const import (
     CONF_ADVANCED,
     CONF_BASE_URL,
     CONF_LANGUAGE,
+    CONF_NAME,
     CONF_PROVIDER,
     CONF_VOICE,
+    CONF_VOICE_LISTED,
     DOMAIN,
     MODEL_LABELS,
     PROVIDER_NAMES,
+    SUBENTRY_VOICE,
 )
 from .languages import ha_languages
 from .options import (
@@ -55,6 +71,14 @@ from .speech import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+KEY_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        )
+    }
+)
 
 USER_SCHEMA = vol.Schema(
     {
@@ -104,15 +128,135 @@ def _reject_extra_keys(user_input: dict[str, Any]) -> None:
         raise InvalidData(message, [extra[0]], message, dict.fromkeys(extra, message))
 
 
-class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add one provider account."""
+async def fetch_voices(
+    hass: HomeAssistant, data: dict[str, str]
+) -> tuple[list[Voice], dict[str, str]]:
+    """Fetch the voice list with the key; return it, or the form errors."""
+    client = create_client(hass, data)
+    try:
+        return await client.list_voices(), {}
+    except SpeechAuthError:
+        return [], {"base": "invalid_auth"}
+    except SpeechConnectionError:
+        return [], {"base": "cannot_connect"}
+    except SpeechError as err:
+        _LOGGER.warning("%s refused the voice list: %s", client.provider, err)
+        return [], {"base": "provider_error"}
 
-    VERSION = 1
+
+def profile_schema(
+    hass: HomeAssistant,
+    client: StreamingClient,
+    voices: list[Voice],
+    current: dict[str, Any],
+    *,
+    name: str | None = None,
+) -> vol.Schema:
+    """Return the voice-profile form: voice, language and the provider's settings."""
+    languages = ha_languages(client.languages)
+    language = current.get(CONF_LANGUAGE) or hass.config.language
+    if language not in languages:
+        language = "en" if "en" in languages else languages[0]
+    fields: dict[vol.Marker, Any] = {}
+    if name is not None:
+        fields[vol.Required(CONF_NAME, default=name)] = TextSelector()
+    voice = current.get(CONF_VOICE) or (voices[0].voice_id if voices else None)
+    fields[vol.Required(CONF_VOICE, default=voice or vol.UNDEFINED)] = SelectSelector(
+        SelectSelectorConfig(
+            options=[
+                SelectOptionDict(value=voice.voice_id, label=voice_label(voice))
+                for voice in voices
+            ],
+            mode=SelectSelectorMode.DROPDOWN,
+            custom_value=True,
+        )
+    )
+    fields[vol.Required(CONF_LANGUAGE, default=language)] = LanguageSelector(
+        LanguageSelectorConfig(languages=languages, native_name=True)
+    )
+    fields.update(option_fields(type(client), current))
+    return vol.Schema(fields)
+
+
+def check_profile(
+    client: StreamingClient, voices: list[Voice], user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return a voice profile's data from the form, or the form errors."""
+    voice = str(user_input[CONF_VOICE]).strip()
+    if not voice:
+        return {}, {CONF_VOICE: "voice_required"}
+    try:
+        parsed = parse_options(type(client), user_input)
+    except InvalidOptionError as err:
+        return {}, {err.key: "invalid_option"}
+    speed, sample_rate, extra = synthesis_settings(parsed)
+    try:
+        client.check_options(
+            SynthesisOptions(
+                voice=voice,
+                audio_format=client.audio_format(AudioEncoding.MP3, sample_rate),
+                speed=speed,
+                extra=extra,
+            )
+        )
+    except SpeechVoiceError:
+        return {}, {CONF_VOICE: "voice_not_for_model"}
+    except SpeechRequestError:
+        return {}, {"base": "invalid_option"}
+    return {
+        CONF_VOICE: voice,
+        CONF_VOICE_LISTED: any(v.voice_id == voice for v in voices),
+        CONF_LANGUAGE: user_input[CONF_LANGUAGE],
+        **parsed,
+    }, {}
+
+
+def default_profile_name(provider: str, voices: list[Voice], voice: str) -> str:
+    """Return "<Provider> <voice name>", the title suggested for a new profile."""
+    name = next((v.name for v in voices if v.voice_id == voice), voice)
+    return f"{PROVIDER_NAMES[provider]} {name}"
+
+
+class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add one provider account, with its first voice profile."""
+
+    VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing known."""
         self._data: dict[str, str] = {}
         self._voices: list[Voice] = []
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Voice profiles can be added, changed and removed."""
+        return {SUBENTRY_VOICE: VoiceProfileFlow}
+
+    def _account_data(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """Read provider, key and API URL from the user step."""
+        provider = user_input[CONF_PROVIDER]
+        base_url = (
+            user_input.get(CONF_BASE_URL)
+            or user_input.get(CONF_ADVANCED, {}).get(CONF_BASE_URL)
+            or PROVIDERS[provider].default_base_url
+        )
+        return {
+            CONF_PROVIDER: provider,
+            CONF_API_KEY: user_input[CONF_API_KEY].strip(),
+            CONF_BASE_URL: base_url,
+        }
+
+    async def _check_account(self, data: dict[str, str]) -> dict[str, str]:
+        """Check the API URL, then the key (live); keep the voices it lists."""
+        try:
+            data[CONF_BASE_URL] = check_base_url(data[CONF_BASE_URL])
+        except ValueError:
+            return {"base": "invalid_base_url"}
+        self._voices, errors = await fetch_voices(self.hass, data)
+        return errors
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -121,25 +265,11 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             _reject_extra_keys(user_input)
-            provider = user_input[CONF_PROVIDER]
-            base_url = (
-                user_input.get(CONF_BASE_URL)
-                or user_input.get(CONF_ADVANCED, {}).get(CONF_BASE_URL)
-                or PROVIDERS[provider].default_base_url
-            )
-            data = {
-                CONF_PROVIDER: provider,
-                CONF_API_KEY: user_input[CONF_API_KEY].strip(),
-            }
+            data = self._account_data(user_input)
             self._async_abort_entries_match(
-                {CONF_PROVIDER: provider, CONF_API_KEY: data[CONF_API_KEY]}
+                {CONF_PROVIDER: data[CONF_PROVIDER], CONF_API_KEY: data[CONF_API_KEY]}
             )
-            try:
-                data[CONF_BASE_URL] = check_base_url(base_url)
-            except ValueError:
-                errors["base"] = "invalid_base_url"
-            else:
-                errors = await self._check_key(data)
+            errors = await self._check_account(data)
             if not errors:
                 self._data = data
                 return await self.async_step_voice()
@@ -153,100 +283,36 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"emulator_hint": "http://127.0.0.1:8901"},
         )
 
-    async def _check_key(self, data: dict[str, str]) -> dict[str, str]:
-        """Fetch the voice list with the key; return the form errors, if any."""
-        client = create_client(self.hass, data)
-        try:
-            self._voices = await client.list_voices()
-        except SpeechAuthError:
-            return {"base": "invalid_auth"}
-        except SpeechConnectionError:
-            return {"base": "cannot_connect"}
-        except SpeechError as err:
-            _LOGGER.warning("%s refused the voice list: %s", client.provider, err)
-            return {"base": "provider_error"}
-        return {}
-
     async def async_step_voice(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Pick a voice from the provider's list (or type an id), a language and settings."""
-        provider_id = self._data[CONF_PROVIDER]
+        """Make the first voice profile: a voice, a language and the provider's settings."""
+        provider = self._data[CONF_PROVIDER]
         client = create_client(self.hass, self._data)
-        languages = ha_languages(client.languages)
         errors: dict[str, str] = {}
         if user_input is not None:
-            options, errors = self._check_voice(client, user_input)
+            profile, errors = check_profile(client, self._voices, user_input)
             if not errors:
+                title = PROVIDER_NAMES[provider]
                 return self.async_create_entry(
-                    title=PROVIDER_NAMES[provider_id], data=self._data, options=options
+                    title=title,
+                    data=self._data,
+                    subentries=[
+                        {
+                            "subentry_type": SUBENTRY_VOICE,
+                            "title": title,
+                            "data": profile,
+                            "unique_id": None,
+                        }
+                    ],
                 )
-        default_language = self.hass.config.language
-        if default_language not in languages:
-            default_language = "en" if "en" in languages else languages[0]
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_VOICE,
-                    default=self._voices[0].voice_id if self._voices else vol.UNDEFINED,
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(
-                                value=voice.voice_id, label=voice_label(voice)
-                            )
-                            for voice in self._voices
-                        ],
-                        mode=SelectSelectorMode.DROPDOWN,
-                        custom_value=True,
-                    )
-                ),
-                vol.Required(CONF_LANGUAGE, default=default_language): LanguageSelector(
-                    LanguageSelectorConfig(languages=languages, native_name=True)
-                ),
-                **option_fields(type(client), user_input or {}),
-            }
-        )
-        if user_input is not None:
-            schema = self.add_suggested_values_to_schema(schema, user_input)
+        schema = profile_schema(self.hass, client, self._voices, user_input or {})
         return self.async_show_form(
             step_id="voice",
-            data_schema=schema,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
             errors=errors,
-            description_placeholders={"provider": PROVIDER_NAMES[provider_id]},
+            description_placeholders={"provider": PROVIDER_NAMES[provider]},
         )
-
-    @staticmethod
-    def _check_voice(
-        client: StreamingClient, user_input: dict[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        """Return the entry options for the voice step, or the form errors."""
-        voice = str(user_input[CONF_VOICE]).strip()
-        if not voice:
-            return {}, {CONF_VOICE: "voice_required"}
-        try:
-            parsed = parse_options(type(client), user_input)
-        except InvalidOptionError as err:
-            return {}, {err.key: "invalid_option"}
-        speed, sample_rate, extra = synthesis_settings(parsed)
-        try:
-            client.check_options(
-                SynthesisOptions(
-                    voice=voice,
-                    audio_format=client.audio_format(AudioEncoding.MP3, sample_rate),
-                    speed=speed,
-                    extra=extra,
-                )
-            )
-        except SpeechVoiceError:
-            return {}, {CONF_VOICE: "voice_not_for_model"}
-        except SpeechRequestError:
-            return {}, {"base": "invalid_option"}
-        return {
-            CONF_VOICE: voice,
-            CONF_LANGUAGE: user_input[CONF_LANGUAGE],
-            **parsed,
-        }, {}
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
@@ -257,25 +323,132 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a new key for the same provider and check it live."""
+        """Ask for a new key of the same account and check it live."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY].strip()}
-            errors = await self._check_key(data)
+            errors = await self._check_account(data)
+            if not errors and not self._same_account(entry):
+                errors = {"base": "wrong_account"}
             if not errors:
-                return self.async_update_reload_and_abort(entry, data=data)
+                # The update listener reloads the entry.
+                return self.async_update_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_API_KEY): TextSelector(
-                        TextSelectorConfig(type=TextSelectorType.PASSWORD)
-                    )
-                }
-            ),
+            data_schema=KEY_SCHEMA,
             errors=errors,
             description_placeholders={
                 "provider": PROVIDER_NAMES[entry.data[CONF_PROVIDER]]
             },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the API URL (or the key) of the account in place."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                **entry.data,
+                CONF_API_KEY: user_input[CONF_API_KEY].strip(),
+                CONF_BASE_URL: user_input.get(CONF_BASE_URL)
+                or PROVIDERS[entry.data[CONF_PROVIDER]].default_base_url,
+            }
+            errors = await self._check_account(data)
+            if not errors and not self._same_account(entry):
+                errors = {"base": "wrong_account"}
+            if not errors:
+                return self.async_update_and_abort(entry, data=data)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_API_KEY): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.PASSWORD)
+                ),
+                vol.Required(CONF_BASE_URL): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL)
+                ),
+            }
+        )
+        suggested = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **(user_input or {})}
+        suggested.pop(CONF_API_KEY, None)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={
+                "provider": PROVIDER_NAMES[entry.data[CONF_PROVIDER]]
+            },
+        )
+
+    def _same_account(self, entry: ConfigEntry) -> bool:
+        """Return whether the new key's account still has the profiles' listed voices.
+
+        The providers report no account id; an account's own voices (cloned,
+        designed) are the best sign that a key belongs to the same account.
+        """
+        offered = {voice.voice_id for voice in self._voices}
+        return all(
+            subentry.data.get(CONF_VOICE) in offered
+            for subentry in entry.subentries.values()
+            if subentry.data.get(CONF_VOICE_LISTED)
+        )
+
+
+class VoiceProfileFlow(ConfigSubentryFlow):
+    """Add or change a voice profile (one TTS entity) of a loaded account."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a profile."""
+        return await self._profile_step("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a profile: its voice, language, settings or name."""
+        return await self._profile_step("reconfigure", user_input)
+
+    async def _profile_step(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        entry: StreamingTTSConfigEntry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        client = entry.runtime_data.client
+        voices = entry.runtime_data.voices
+        provider = entry.data[CONF_PROVIDER]
+        reconfiguring = step_id == "reconfigure"
+        subentry = self._get_reconfigure_subentry() if reconfiguring else None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            profile, errors = check_profile(client, voices, user_input)
+            title = str(user_input[CONF_NAME]).strip()
+            if not title and not errors:
+                errors = {CONF_NAME: "name_required"}
+            if not errors:
+                if subentry is not None:
+                    # The entry's update listener reloads it.
+                    return self.async_update_and_abort(
+                        entry, subentry, title=title, data=profile
+                    )
+                return self.async_create_entry(title=title, data=profile)
+        current = dict(subentry.data) if subentry else {}
+        name = (
+            subentry.title
+            if subentry
+            else default_profile_name(
+                provider, voices, voices[0].voice_id if voices else ""
+            )
+        )
+        schema = profile_schema(self.hass, client, voices, current, name=name)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"provider": PROVIDER_NAMES[provider]},
         )

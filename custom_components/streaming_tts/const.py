@@ -10,6 +10,13 @@ CONF_VOICE: Final = "voice"
 CONF_LANGUAGE: Final = "language"
 CONF_ADVANCED: Final = "advanced"
 CONF_MODEL: Final = "model"
+CONF_NAME: Final = "name"
+# Whether the voice was in the provider's list when it was chosen (a typed
+# id may never be listed; a listed one that disappears deserves a repair).
+CONF_VOICE_LISTED: Final = "voice_listed"
+
+#: The type of the config subentries that are voice profiles (one TTS entity each).
+SUBENTRY_VOICE: Final = "voice"
 
 #: Display names of the providers, by configuration id.
 PROVIDER_NAMES: Final = {

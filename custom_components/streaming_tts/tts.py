@@ -14,6 +14,7 @@ from homeassistant.components.tts import (
     TtsAudioType,
     Voice as HAVoice,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -27,7 +28,9 @@ from .const import (
     CONF_VOICE,
     DOMAIN,
     PROVIDER_NAMES,
+    SUBENTRY_VOICE,
 )
+from .issues import async_report_quota
 from .languages import ha_languages, provider_language
 from .options import (
     InvalidOptionError,
@@ -74,8 +77,13 @@ async def async_setup_entry(
     entry: StreamingTTSConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the entry's TTS entity."""
-    async_add_entities([StreamingTTSEntity(entry)])
+    """Add one TTS entity per voice profile."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_VOICE:
+            async_add_entities(
+                [StreamingTTSEntity(entry, subentry)],
+                config_subentry_id=subentry.subentry_id,
+            )
 
 
 def translate_error(err: SpeechError) -> HomeAssistantError:
@@ -94,20 +102,23 @@ def translate_error(err: SpeechError) -> HomeAssistantError:
 
 
 class StreamingTTSEntity(TextToSpeechEntity):
-    """Speech from one provider account, streamed both ways."""
+    """One voice profile of a provider account, streamed both ways."""
 
     _attr_has_entity_name = True
     _attr_translation_key = "speech"
 
-    def __init__(self, entry: StreamingTTSConfigEntry) -> None:
-        """Describe the entity from its config entry."""
+    def __init__(
+        self, entry: StreamingTTSConfigEntry, subentry: ConfigSubentry
+    ) -> None:
+        """Describe the entity from its account and its voice profile."""
         self._entry = entry
         self._client = entry.runtime_data.client
         provider = entry.data[CONF_PROVIDER]
-        self._voice: str = entry.options[CONF_VOICE]
+        profile = subentry.data
+        self._voice: str = profile[CONF_VOICE]
         provider_settings = type(self._client)
-        self._settings = option_defaults(provider_settings, entry.options)
-        self._attr_unique_id = entry.entry_id
+        self._settings = option_defaults(provider_settings, profile)
+        self._attr_unique_id = subentry.subentry_id
         # No format hints: Home Assistant converts for satellites (see
         # _audio_format for what it gets).
         self._attr_supported_options = [
@@ -115,13 +126,13 @@ class StreamingTTSEntity(TextToSpeechEntity):
             *(option.key for option in provider_settings.options),
         ]
         self._attr_supported_languages = ha_languages(self._client.languages)
-        self._attr_default_language = entry.options[CONF_LANGUAGE]
+        self._attr_default_language = profile[CONF_LANGUAGE]
         # Every setting that changes the audio belongs here: Home Assistant's
         # cache key is built from the merged options.
         self._attr_default_options = {ATTR_VOICE: self._voice, **self._settings}
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
             manufacturer=PROVIDER_NAMES[provider],
             model="Streaming text-to-speech",
             entry_type=DeviceEntryType.SERVICE,
@@ -207,11 +218,35 @@ class StreamingTTSEntity(TextToSpeechEntity):
             audio = self._client.stream(request.message_gen, options)
             first = await anext(audio, b"")
         except SpeechError as err:
-            raise translate_error(err) from err
+            raise self._failed(err) from err
         return TTSAudioResponse(
             extension=options.audio_format.container,
-            data_gen=_translated(first, audio),
+            data_gen=self._relay(first, audio),
         )
+
+    async def _relay(
+        self, first: bytes, audio: AsyncGenerator[bytes]
+    ) -> AsyncGenerator[bytes]:
+        """Pass audio through; translate library errors; always close the stream."""
+        try:
+            if first:
+                yield first
+            async for chunk in audio:
+                yield chunk
+        except SpeechError as err:
+            raise self._failed(err) from err
+        finally:
+            await audio.aclose()
+        # Speech works: any credits problem has been solved.
+        async_report_quota(self.hass, self._entry, self._client.provider, False)
+
+    def _failed(self, err: SpeechError) -> HomeAssistantError:
+        """Start what the user must do (a new key, more credits); return the error."""
+        if isinstance(err, SpeechAuthError):
+            self._entry.async_start_reauth(self.hass)
+        elif isinstance(err, SpeechQuotaError):
+            async_report_quota(self.hass, self._entry, self._client.provider, True)
+        return translate_error(err)
 
     async def async_get_tts_audio(
         self, message: str, language: str, options: dict[str, Any]
@@ -227,18 +262,3 @@ class StreamingTTSEntity(TextToSpeechEntity):
         return response.extension, b"".join(
             [chunk async for chunk in response.data_gen]
         )
-
-
-async def _translated(
-    first: bytes, audio: AsyncGenerator[bytes]
-) -> AsyncGenerator[bytes]:
-    """Pass audio through; turn library errors into translated ones; always close."""
-    try:
-        if first:
-            yield first
-        async for chunk in audio:
-            yield chunk
-    except SpeechError as err:
-        raise translate_error(err) from err
-    finally:
-        await audio.aclose()
