@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
@@ -11,9 +12,11 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.streaming_tts.config_flow import check_profile
 from custom_components.streaming_tts.const import DOMAIN
+from custom_components.streaming_tts.speech import SpeechRequestError
 from tests.conftest import API_KEY, ProviderCase
-from tests.emulators import EmulatorServer
+from tests.emulators import EmulatorServer, LmntEmulator
 
 pytestmark = pytest.mark.usefixtures("tts_cache_dir")
 
@@ -196,3 +199,39 @@ async def test_unload_and_reload(
     assert DOMAIN not in {
         flow["handler"] for flow in hass.config_entries.flow.async_progress()
     }
+
+
+@pytest.mark.parametrize("case", ["sarvam"], indirect=True)
+async def test_profile_check_refuses_what_forms_cannot_send(
+    hass: HomeAssistant, case: ProviderCase, loaded_entry: MockConfigEntry
+) -> None:
+    """Forms validate ranges themselves; the check still refuses bad values directly."""
+    client = loaded_entry.runtime_data.client
+    voices = loaded_entry.runtime_data.voices
+    profile = {"voice": "shubh", "language": "hi-IN"}
+    assert check_profile(client, voices, {**profile, "speed": 9})[1] == {
+        "speed": "invalid_option"
+    }
+    refused = SpeechRequestError("no", provider="Sarvam")
+    with patch.object(client, "check_options", side_effect=refused):
+        assert check_profile(client, voices, profile)[1] == {"base": "invalid_option"}
+    data, errors = check_profile(client, voices, profile)
+    assert not errors
+    assert data == {"voice": "shubh", "voice_listed": True, "language": "hi-IN"}
+
+
+@pytest.mark.parametrize("case", ["lmnt"], indirect=True)
+async def test_reconfigure_refuses_another_account(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    emulator: LmntEmulator,
+) -> None:
+    emulator.config.voices = [
+        v for v in emulator.config.voices if v["id"] != case.voice
+    ]
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_key": API_KEY, "base_url": emulator.base_url}
+    )
+    assert result["errors"] == {"base": "wrong_account"}

@@ -6,7 +6,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONF_VOICE, CONF_VOICE_LISTED, DOMAIN, SUBENTRY_VOICE
+from .const import CONF_VOICE, CONF_VOICE_LISTED, DOMAIN
 from .speech import Voice
 
 
@@ -45,9 +45,7 @@ def async_check_voices(
 ) -> None:
     """Raise an issue for each voice profile whose listed voice is no longer offered."""
     offered = {voice.voice_id for voice in voices}
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_VOICE:
-            continue
+    for subentry in entry.subentries.values():  # every subentry is a voice profile
         voice = subentry.data.get(CONF_VOICE)
         issue_id = voice_issue_id(subentry.subentry_id)
         if subentry.data.get(CONF_VOICE_LISTED) and voice not in offered:
