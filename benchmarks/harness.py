@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from homeassistant import loader
 from homeassistant.components import tts
 from homeassistant.components.tts.const import DATA_COMPONENT
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import (
@@ -26,7 +27,7 @@ from pytest_homeassistant_custom_component.common import (
     async_test_home_assistant,
 )
 
-from custom_components.streaming_tts.const import DOMAIN
+from custom_components.streaming_tts.const import DOMAIN, SUBENTRY_VOICE
 from custom_components.streaming_tts.speech import (
     AudioEncoding,
     AudioFormat,
@@ -195,8 +196,16 @@ async def home_assistant(
                 entry = MockConfigEntry(
                     domain=DOMAIN,
                     title=case.title,
+                    version=2,
                     data={"provider": provider, "api_key": API_KEY, "base_url": url},
-                    options={"voice": case.voice, "language": case.language},
+                    subentries_data=[
+                        ConfigSubentryData(
+                            subentry_type=SUBENTRY_VOICE,
+                            title=case.title,
+                            data={"voice": case.voice, "language": case.language},
+                            unique_id=None,
+                        )
+                    ],
                 )
                 entry.add_to_hass(hass)
                 if not await hass.config_entries.async_setup(entry.entry_id):
