@@ -213,8 +213,8 @@ async def test_reauth(
     )
     assert result["errors"] == {"base": "invalid_auth"}
     if case.provider != "sarvam":  # Sarvam's built-in speakers are in every account
-        voices = list(emulator.config.voices)  # type: ignore[attr-defined]
-        emulator.config.voices = [  # type: ignore[attr-defined]
+        voices = list(emulator.config.voices)
+        emulator.config.voices = [
             v
             for v in voices
             if case.voice not in (v.get("id"), v.get("voiceId"), v.get("voice_id"))
@@ -223,7 +223,7 @@ async def test_reauth(
             result["flow_id"], {"api_key": "new-key"}
         )
         assert result["errors"] == {"base": "wrong_account"}
-        emulator.config.voices = voices  # type: ignore[attr-defined]
+        emulator.config.voices = voices
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"api_key": "new-key"}
     )

@@ -36,8 +36,8 @@ from custom_components.streaming_tts.speech import (
 from custom_components.streaming_tts.speech.text import clean_text
 from tests.conftest import API_KEY, ProviderCase
 from tests.emulators import EmulatorServer
-from tests.emulators.sarvam import SarvamEmulator
-from tests.emulators.smallest import SmallestEmulator
+from tests.emulators.sarvam import ErrorCodeStyle, SarvamEmulator
+from tests.emulators.smallest import ErrorShape, SmallestEmulator, SseShape
 from tests.emulators.synth import audio_seconds
 from tests.emulators.telnyx import TelnyxEmulator
 
@@ -265,11 +265,11 @@ async def test_smallest_falls_back_to_sse(
     case: ProviderCase,
     http: aiohttp.ClientSession,
     emulator: SmallestEmulator,
-    shape: str,
+    shape: SseShape,
 ) -> None:
     """No WebSocket route: each sentence is posted as it is complete, SSE read back."""
     emulator.config.websocket_enabled = False
-    emulator.config.sse_shape = shape  # type: ignore[assignment]  # a Literal
+    emulator.config.sse_shape = shape
     client = make_client(case, http, emulator)
     options = options_for(client, "magnus")
     audio = await collect(client.stream(TextFeed(ANSWER, interval=0.01)(), options))
@@ -299,9 +299,9 @@ async def test_smallest_error_shapes(
     case: ProviderCase,
     http: aiohttp.ClientSession,
     emulator: SmallestEmulator,
-    shape: str,
+    shape: ErrorShape,
 ) -> None:
-    emulator.config.error_shape = shape  # type: ignore[assignment]  # a Literal
+    emulator.config.error_shape = shape
     emulator.config.error_after_chunks = 1
     client = make_client(case, http, emulator)
     with pytest.raises(SpeechProviderError):
@@ -503,9 +503,9 @@ async def test_sarvam_unknown_speaker(
     case: ProviderCase,
     http: aiohttp.ClientSession,
     emulator: SarvamEmulator,
-    style: str,
+    style: ErrorCodeStyle,
 ) -> None:
-    emulator.config.error_code_style = style  # type: ignore[assignment]  # a Literal
+    emulator.config.error_code_style = style
     client = make_client(case, http, emulator)
     with pytest.raises(SpeechVoiceError, match="Speaker"):
         await collect(client.stream(one("Hello."), options_for(client, "nobody")))
