@@ -40,6 +40,7 @@ from .const import (
     CONF_ADVANCED,
     CONF_BASE_URL,
     CONF_LANGUAGE,
+    CONF_MODEL,
     CONF_NAME,
     CONF_PROVIDER,
     CONF_VOICE,
@@ -160,6 +161,9 @@ def profile_schema(
     fields: dict[vol.Marker, Any] = {}
     if name is not None:
         fields[vol.Required(CONF_NAME, default=name)] = TextSelector()
+    settings = option_fields(type(client), current)
+    # The model decides which voices fit, so it comes before the voice.
+    fields.update({key: value for key, value in settings.items() if key == CONF_MODEL})
     voice = current.get(CONF_VOICE) or (voices[0].voice_id if voices else None)
     fields[vol.Required(CONF_VOICE, default=voice or vol.UNDEFINED)] = SelectSelector(
         SelectSelectorConfig(
@@ -174,7 +178,7 @@ def profile_schema(
     fields[vol.Required(CONF_LANGUAGE, default=language)] = LanguageSelector(
         LanguageSelectorConfig(languages=languages, native_name=True)
     )
-    fields.update(option_fields(type(client), current))
+    fields.update({key: value for key, value in settings.items() if key != CONF_MODEL})
     return vol.Schema(fields)
 
 

@@ -1,7 +1,8 @@
 """Sarvam's built-in speakers, by model (there is no API that lists them).
 
-The same catalogue the official SDK (sarvamai 0.1.39) declares. v4 Flash
-speakers are personas named ``<voice>_<language>_<style>``.
+The same catalogue the official SDK (sarvamai 0.1.39) declares, each model's
+default speaker first. v4 Flash speakers are personas named
+``<voice>_<language>_<style>``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ V4_FLASH: Final = "bulbul:v4-flash"
 
 SPEAKERS: Final[Mapping[str, tuple[str, ...]]] = {
     V3: (
+        "shubh",
         "aditya",
         "ritu",
         "priya",
@@ -35,7 +37,6 @@ SPEAKERS: Final[Mapping[str, tuple[str, ...]]] = {
         "roopa",
         "kabir",
         "aayan",
-        "shubh",
         "ashutosh",
         "advait",
         "anand",
