@@ -332,9 +332,7 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY].strip()}
-            errors = await self._check_account(data)
-            if not errors and not self._same_account(entry):
-                errors = {"base": "wrong_account"}
+            errors = await self._check_same_account(entry, data)
             if not errors:
                 # The update listener reloads the entry.
                 return self.async_update_and_abort(entry, data=data)
@@ -360,9 +358,7 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_BASE_URL: user_input.get(CONF_BASE_URL)
                 or PROVIDERS[entry.data[CONF_PROVIDER]].default_base_url,
             }
-            errors = await self._check_account(data)
-            if not errors and not self._same_account(entry):
-                errors = {"base": "wrong_account"}
+            errors = await self._check_same_account(entry, data)
             if not errors:
                 return self.async_update_and_abort(entry, data=data)
         schema = vol.Schema(
@@ -386,18 +382,24 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             },
         )
 
-    def _same_account(self, entry: ConfigEntry) -> bool:
-        """Return whether the new key's account still has the profiles' listed voices.
+    async def _check_same_account(
+        self, entry: ConfigEntry, data: dict[str, str]
+    ) -> dict[str, str]:
+        """Check new account data live, and that it reaches the same account.
 
         The providers report no account id; an account's own voices (cloned,
-        designed) are the best sign that a key belongs to the same account.
+        designed) are the best sign that a key belongs to the same account, so
+        every listed voice of the profiles must still be offered.
         """
+        if errors := await self._check_account(data):
+            return errors
         offered = {voice.voice_id for voice in self._voices}
-        return all(
+        same = all(
             subentry.data.get(CONF_VOICE) in offered
             for subentry in entry.subentries.values()
             if subentry.data.get(CONF_VOICE_LISTED)
         )
+        return {} if same else {"base": "wrong_account"}
 
 
 class VoiceProfileFlow(ConfigSubentryFlow):

@@ -14,7 +14,6 @@ from typing import Any, Final
 from .errors import (
     SpeechAuthError,
     SpeechError,
-    SpeechProtocolError,
     SpeechProviderError,
     SpeechQuotaError,
     SpeechRateLimitError,
@@ -148,15 +147,9 @@ class LmntClient(StreamingClient):
 
     async def list_voices(self) -> list[Voice]:
         """Return the voices this account can use (system, own and shared)."""
-        data = await self._get_json(
-            VOICES_PATH,
-            headers=self._rest_headers(),
-            params={"owner": "all", "starred": "false"},
+        items = await self._voice_items(
+            VOICES_PATH, id_key="id", params={"owner": "all", "starred": "false"}
         )
-        if not isinstance(data, list):
-            raise SpeechProtocolError(
-                "LMNT sent a voice list that is not a list", provider=self.provider
-            )
         voices = [
             Voice(
                 voice_id=str(item["id"]),
@@ -164,11 +157,9 @@ class LmntClient(StreamingClient):
                 gender=item.get("gender"),
                 description=item.get("description"),
             )
-            for item in data
-            if isinstance(item, dict)
-            and "id" in item
+            for item in items
             # Voices still training cannot speak yet.
-            and item.get("state", "ready") == "ready"
+            if item.get("state", "ready") == "ready"
         ]
         return sorted(voices, key=lambda voice: voice.name.casefold())
 

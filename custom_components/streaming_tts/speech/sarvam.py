@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 from .audio import strip_wav_header
 from .errors import (
     SpeechError,
-    SpeechProtocolError,
     SpeechRequestError,
     SpeechVoiceError,
     message_error,
@@ -30,7 +29,6 @@ from .events import (
     JSONMessage,
     Progress,
     ProviderEvent,
-    StreamDone,
     audio_from_base64,
 )
 from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
@@ -89,6 +87,8 @@ class SarvamProtocol(WireProtocol):
     provider = PROVIDER
     max_text_chars = MAX_TEXT_CHARS
     keepalive_interval = KEEPALIVE_INTERVAL
+    # There is no finish message: the last flush's final event is the end.
+    finish_is_flush = True
 
     def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
         """Describe a synthesis for ``options`` (already validated)."""
@@ -96,9 +96,6 @@ class SarvamProtocol(WireProtocol):
         self._api_key = api_key
         self._options = options
         self._model = str(options.extra.get(MODEL, MODELS[0]))
-        self._flushes = 0
-        self._finals = 0
-        self._finished = False
 
     def url(self) -> str:
         """Return the endpoint; the completion event tells when a flush is spoken."""
@@ -106,7 +103,7 @@ class SarvamProtocol(WireProtocol):
         return f"{websocket_url(self._base_url, STREAM_PATH)}?{query}"
 
     def headers(self) -> Mapping[str, str]:
-        """Authenticate the upgrade."""
+        """Authenticate the upgrade: not Bearer, Sarvam's own header."""
         return {"api-subscription-key": self._api_key}
 
     def open(self) -> list[JSONMessage]:
@@ -138,12 +135,10 @@ class SarvamProtocol(WireProtocol):
 
     def flush(self) -> list[JSONMessage]:
         """Have the buffer spoken now; a final event will answer."""
-        self._flushes += 1
         return [{"type": "flush"}]
 
     def finish(self) -> list[JSONMessage]:
-        """There is no finish message: the last flush's final event is the end."""
-        self._finished = True
+        """End the text with one more flush (see finish_is_flush)."""
         return self.flush()
 
     def keepalive(self) -> list[JSONMessage]:
@@ -164,9 +159,6 @@ class SarvamProtocol(WireProtocol):
                 return (AudioChunk(strip_wav_header(chunk.data)),)
             return (chunk,)
         if kind == "event" and data.get("event_type") == "final":
-            self._finals += 1
-            if self._finished and self._finals >= self._flushes:
-                return (StreamDone(),)
             return (FlushDone(),)
         _LOGGER.debug("ignoring %s message of type %s", PROVIDER, kind)
         return (Progress(),)
@@ -197,6 +189,9 @@ class SarvamClient(StreamingClient):
         ProviderOption(LOUDNESS, 1.0, minimum=0.3, maximum=3.0),
     )
 
+    def _rest_headers(self) -> dict[str, str]:
+        return {"api-subscription-key": self._api_key}
+
     async def list_voices(self) -> list[Voice]:
         """Return the built-in speakers and the workspace's cloned voices.
 
@@ -204,22 +199,14 @@ class SarvamClient(StreamingClient):
         (beta) endpoint is missing, by opening a stream.
         """
         try:
-            data = await self._get_json(
-                VOICES_PATH,
-                headers={"api-subscription-key": self._api_key},
-                params={"limit": "200"},
+            items = await self._voice_items(
+                VOICES_PATH, "data", "voices", id_key="id", params={"limit": "200"}
             )
         except SpeechRequestError as err:
             if err.status != 404:
                 raise
             await self._check_key()
             return catalogue()
-        body = data.get("data") if isinstance(data, dict) else None
-        items = body.get("voices") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise SpeechProtocolError(
-                f"{PROVIDER} sent a voice list without voices", provider=PROVIDER
-            )
         cloned = [
             Voice(
                 voice_id=str(item["id"]),
@@ -228,7 +215,6 @@ class SarvamClient(StreamingClient):
                 gender=item.get("gender"),
             )
             for item in items
-            if isinstance(item, dict) and "id" in item
         ]
         return catalogue() + sorted(cloned, key=lambda voice: voice.name.casefold())
 

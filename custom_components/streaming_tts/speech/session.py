@@ -74,6 +74,7 @@ __all__ = [
     "StreamDone",
     "StreamingClient",
     "WireProtocol",
+    "bearer",
     "check_base_url",
     "error_detail",
     "http_status_error",
@@ -107,6 +108,9 @@ class WireProtocol(ABC):
     #: Whether every flush is answered (FlushDone). Without answers, a flush
     #: only owes its first audio, and the end is what proves completeness.
     acks_flushes: bool = True
+    #: Whether the end of the text is spelled as one more flush (the provider
+    #: has no finish): the answer to that last flush then ends the stream.
+    finish_is_flush: bool = False
     #: Seconds without sending anything after which keepalive() is sent, for
     #: providers that close a connection that stays quiet while a writer thinks.
     keepalive_interval: float | None = None
@@ -180,6 +184,11 @@ class WireProtocol(ABC):
         return http_status_error(self.provider, status, "")
 
 
+def bearer(api_key: str) -> dict[str, str]:
+    """Return the Authorization header most providers authenticate with."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
 def websocket_url(base_url: str, path: str) -> str:
     """Derive a ws(s) URL from an http(s) API root."""
     parts = urlsplit(base_url.rstrip("/"))
@@ -213,10 +222,16 @@ class _Timeline:
     """
 
     def __init__(
-        self, deadlines: Deadlines, audio_format: AudioFormat, *, acks_flushes: bool
+        self,
+        deadlines: Deadlines,
+        audio_format: AudioFormat,
+        *,
+        acks_flushes: bool,
+        finish_is_flush: bool = False,
     ) -> None:
         self._deadlines = deadlines
         self._acks_flushes = acks_flushes
+        self._finish_is_flush = finish_is_flush
         self._loop = asyncio.get_running_loop()
         self.pending_flushes = 0
         # A flush that is never answered owes at least its first audio.
@@ -241,6 +256,8 @@ class _Timeline:
             self._flush_sent_at = now  # an idle provider: its answer shows its latency
         if finish:
             self.finished = True
+            if self._finish_is_flush:
+                self.pending_flushes += 1
         elif self._acks_flushes:
             self.pending_flushes += 1
         else:
@@ -266,6 +283,11 @@ class _Timeline:
             self.pending_flushes = max(0, self.pending_flushes - 1)
             self.changed.set()
         self._set(now + self._deadlines.chunk_gap if self.owed else None)
+
+    @property
+    def all_answered(self) -> bool:
+        """Return whether the text ended with a flush and every flush was answered."""
+        return self._finish_is_flush and self.finished and not self.pending_flushes
 
     @property
     def latency(self) -> float:
@@ -561,15 +583,37 @@ class StreamingClient(ABC):
             f"cannot reach {self.provider}: {detail}", provider=self.provider
         )
 
-    async def _get_json(
+    def _rest_headers(self) -> Mapping[str, str]:
+        """Return the headers that authenticate REST calls."""
+        return bearer(self._api_key)
+
+    async def _voice_items(
         self,
         path: str,
-        *,
-        headers: Mapping[str, str],
+        *keys: str,
+        id_key: str,
         params: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """GET a voice list; return its entries, those that have an ``id_key``.
+
+        ``keys`` lead from the JSON body to the list (none for a bare array).
+        """
+        data = await self._get_json(path, params=params)
+        for key in keys:
+            data = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(data, list):
+            raise SpeechProtocolError(
+                f"{self.provider} sent a voice list without voices",
+                provider=self.provider,
+            )
+        return [item for item in data if isinstance(item, dict) and id_key in item]
+
+    async def _get_json(
+        self, path: str, *, params: Mapping[str, str] | None = None
     ) -> Any:
         """GET ``path`` below the API root and return its JSON body."""
         url = f"{self.base_url}{path}"
+        headers = self._rest_headers()
         try:
             async with (
                 asyncio.timeout(self.deadlines.connect),
@@ -654,7 +698,10 @@ class StreamingClient(ABC):
                     yield chunk
             return
         timeline = _Timeline(
-            self.deadlines, audio_format, acks_flushes=protocol.acks_flushes
+            self.deadlines,
+            audio_format,
+            acks_flushes=protocol.acks_flushes,
+            finish_is_flush=protocol.finish_is_flush,
         )
         pump = asyncio.create_task(
             self._pump_text(ws, protocol, text, timeline),
@@ -753,7 +800,7 @@ class StreamingClient(ABC):
                 if isinstance(event, AudioChunk):
                     if event.data:
                         yield event.data
-                elif isinstance(event, StreamDone):
+                elif isinstance(event, StreamDone) or timeline.all_answered:
                     return
 
     async def _next_events(

@@ -24,7 +24,14 @@ from .events import (
 )
 from .http_stream import HttpRequest, HttpStreamProtocol
 from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
-from .session import SAMPLE_RATE, SPEED, StreamingClient, WireProtocol, websocket_url
+from .session import (
+    SAMPLE_RATE,
+    SPEED,
+    StreamingClient,
+    WireProtocol,
+    bearer,
+    websocket_url,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -108,7 +115,7 @@ class SmallestProtocol(WireProtocol):
 
     def headers(self) -> Mapping[str, str]:
         """Authenticate the upgrade."""
-        return {"Authorization": f"Bearer {self._api_key}"}
+        return bearer(self._api_key)
 
     def open(self) -> list[JSONMessage]:
         """Nothing: every request carries its own settings."""
@@ -190,10 +197,7 @@ class SmallestSse(HttpStreamProtocol):
         """Return the POST that speaks ``text``."""
         return HttpRequest(
             url=f"{self._base_url}{LIVE_PATH}",
-            headers={
-                "Authorization": f"Bearer {self._api_key}",
-                "Accept": "text/event-stream",
-            },
+            headers={**bearer(self._api_key), "Accept": "text/event-stream"},
             body={**_request(self._options, text), "output_format": "pcm"},
         )
 
@@ -231,18 +235,8 @@ class SmallestClient(StreamingClient):
 
     async def list_voices(self) -> list[Voice]:
         """Return the Lightning voices (standard and Pro together)."""
-        data = await self._get_json(
-            VOICES_PATH, headers={"Authorization": f"Bearer {self._api_key}"}
-        )
-        items = data.get("voices") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise SpeechProtocolError(
-                f"{PROVIDER} sent a voice list without voices", provider=PROVIDER
-            )
         voices = []
-        for item in items:
-            if not isinstance(item, dict) or "voiceId" not in item:
-                continue
+        for item in await self._voice_items(VOICES_PATH, "voices", id_key="voiceId"):
             tags = item.get("tags")
             tags = tags if isinstance(tags, dict) else {}
             languages = tags.get("language")

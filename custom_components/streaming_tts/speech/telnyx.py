@@ -15,14 +15,13 @@ from urllib.parse import urlencode
 
 from .errors import (
     SpeechError,
-    SpeechProtocolError,
     SpeechVoiceError,
     http_status_error,
     message_error,
 )
 from .events import JSONMessage, Progress, ProviderEvent, audio_from_base64
 from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
-from .session import SPEED, StreamingClient, WireProtocol, websocket_url
+from .session import SPEED, StreamingClient, WireProtocol, bearer, websocket_url
 
 PROVIDER: Final = "Telnyx"
 DEFAULT_BASE_URL: Final = "https://api.telnyx.com"
@@ -74,7 +73,7 @@ class TelnyxProtocol(WireProtocol):
 
     def headers(self) -> Mapping[str, str]:
         """Authenticate the upgrade."""
-        return {"Authorization": f"Bearer {self._api_key}"}
+        return bearer(self._api_key)
 
     def open(self) -> list[JSONMessage]:
         """Return the handshake: one space, with the voice settings."""
@@ -147,18 +146,8 @@ class TelnyxClient(StreamingClient):
 
     async def list_voices(self) -> list[Voice]:
         """Return the voices that can stream, with their compound ids."""
-        data = await self._get_json(
-            VOICES_PATH, headers={"Authorization": f"Bearer {self._api_key}"}
-        )
-        items = data.get("voices") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise SpeechProtocolError(
-                f"{PROVIDER} sent a voice list without voices", provider=PROVIDER
-            )
         voices = []
-        for item in items:
-            if not isinstance(item, dict) or "voice_id" not in item:
-                continue
+        for item in await self._voice_items(VOICES_PATH, "voices", id_key="voice_id"):
             voice_id = str(item["voice_id"])
             provider = item.get("provider")
             if "." not in voice_id and provider:
