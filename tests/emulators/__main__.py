@@ -18,9 +18,11 @@ import signal
 import sys
 from typing import Any
 
-from . import sarvam, smallest, telnyx
 from .base import EmulatorServer
-from .lmnt import LmntEmulator, LmntEmulatorConfig
+from .lmnt import LmntEmulator
+from .sarvam import SarvamEmulator
+from .smallest import SmallestEmulator
+from .telnyx import TelnyxEmulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +34,11 @@ class Provider:
     build: Callable[[argparse.Namespace], EmulatorServer[Any]]
 
 
-def _build_lmnt(args: argparse.Namespace) -> EmulatorServer[Any]:
-    config = LmntEmulatorConfig(
-        api_keys={args.api_key},
-        speed=args.speed,
-        first_audio_latency=args.first_audio_latency,
-    )
-    return LmntEmulator(
-        config,
-        host=args.host,
-        port=args.port,
-        handshake_delay=args.handshake_delay,
-    )
-
-
 def _factory(
-    from_cli: Callable[..., EmulatorServer[Any]],
+    emulator: type[EmulatorServer[Any]],
 ) -> Callable[[argparse.Namespace], EmulatorServer[Any]]:
     def build(args: argparse.Namespace) -> EmulatorServer[Any]:
-        return from_cli(
+        return emulator.from_cli(
             host=args.host,
             port=args.port,
             api_key=args.api_key,
@@ -63,17 +51,17 @@ def _factory(
 
 
 PROVIDERS: dict[str, Provider] = {
-    "lmnt": Provider("LMNT speech sessions and REST", 8901, _build_lmnt),
+    "lmnt": Provider("LMNT speech sessions and REST", 8901, _factory(LmntEmulator)),
     "smallest": Provider(
         "Smallest.ai Waves live WebSocket, SSE and voices",
         8902,
-        _factory(smallest.from_cli),
+        _factory(SmallestEmulator),
     ),
     "telnyx": Provider(
-        "Telnyx speech WebSocket and voices", 8903, _factory(telnyx.from_cli)
+        "Telnyx speech WebSocket and voices", 8903, _factory(TelnyxEmulator)
     ),
     "sarvam": Provider(
-        "Sarvam Bulbul WebSocket and cloned voices", 8904, _factory(sarvam.from_cli)
+        "Sarvam Bulbul WebSocket and cloned voices", 8904, _factory(SarvamEmulator)
     ),
 }
 

@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass, field
 import logging
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self, cast
 
 from aiohttp import WSCloseCode, web
 
@@ -64,13 +64,22 @@ class RecordedRequest:
     websocket: bool
 
 
-class EmulatorServer[ConfigT: EmulatorConfig]:
+class Recorded(Protocol):
+    """What every emulator's record of a WebSocket session has."""
+
+    ended: asyncio.Event
+
+
+class EmulatorServer[ConfigT: EmulatorConfig, RecordT: Recorded = Any]:
     """Serve a provider's REST, WebSocket and streaming endpoints on loopback.
 
     Subclasses add their routes in `setup_routes` and run WebSocket sessions
     inside `websocket()`, which counts open connections and lets `stop()`
-    close them.
+    close them, and record each session with `recording()`.
     """
+
+    #: The configuration a server gets when it is given none.
+    config_type: ClassVar[type[EmulatorConfig]] = EmulatorConfig
 
     # Header values never kept in the request log.
     SECRET_HEADERS: ClassVar[frozenset[str]] = frozenset(
@@ -85,14 +94,19 @@ class EmulatorServer[ConfigT: EmulatorConfig]:
 
     def __init__(
         self,
-        config: ConfigT,
+        config: ConfigT | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         handshake_delay: float | None = None,
     ) -> None:
         """Prepare the server; nothing listens until `start()`."""
-        self.config = config
+        self.config: ConfigT = (
+            config if config is not None else cast("ConfigT", self.config_type())
+        )
+        self.sessions: list[RecordT] = []
+        self.sessions_started = 0
+        self._session_added = asyncio.Event()
         self.host = host
         self.port = port
         if handshake_delay is not None:
@@ -106,8 +120,48 @@ class EmulatorServer[ConfigT: EmulatorConfig]:
         self._idle.set()
         self.setup_routes(self.app)
 
+    @classmethod
+    def from_cli(
+        cls,
+        *,
+        host: str,
+        port: int,
+        api_key: str,
+        speed: float,
+        first_audio_latency: float,
+        handshake_delay: float,
+    ) -> Self:
+        """Build the emulator the command line (``python -m tests.emulators``) asks for."""
+        config = cls.config_type(
+            api_keys={api_key}, speed=speed, first_audio_latency=first_audio_latency
+        )
+        return cls(
+            cast("ConfigT", config),
+            host=host,
+            port=port,
+            handshake_delay=handshake_delay,
+        )
+
     def setup_routes(self, app: web.Application) -> None:
         """Add the provider's routes to `app`."""
+
+    async def wait_for_session(self, index: int = 0) -> RecordT:
+        """Wait until session number `index` (0-based) has connected."""
+        while len(self.sessions) <= index:
+            self._session_added.clear()
+            await self._session_added.wait()
+        return self.sessions[index]
+
+    @contextlib.asynccontextmanager
+    async def recording(self, record: RecordT) -> AsyncIterator[RecordT]:
+        """Keep `record` as the next session; mark it ended when the block ends."""
+        self.sessions.append(record)
+        self.sessions_started += 1
+        self._session_added.set()
+        try:
+            yield record
+        finally:
+            record.ended.set()
 
     @property
     def base_url(self) -> str:

@@ -197,8 +197,10 @@ class LmntSessionRecord:
         return len(self.flush_nonces)
 
 
-class LmntEmulator(EmulatorServer[LmntEmulatorConfig]):
+class LmntEmulator(EmulatorServer[LmntEmulatorConfig, LmntSessionRecord]):
     """LMNT on loopback: ``/v1/ai/speech/stream``, voice list and account REST."""
+
+    config_type = LmntEmulatorConfig
 
     def __init__(
         self,
@@ -209,11 +211,8 @@ class LmntEmulator(EmulatorServer[LmntEmulatorConfig]):
         handshake_delay: float | None = None,
     ) -> None:
         """Prepare the emulator; `start()` or ``async with`` makes it listen."""
-        self.sessions: list[LmntSessionRecord] = []
-        self.sessions_started = 0
-        self._session_added = asyncio.Event()
         super().__init__(
-            config or LmntEmulatorConfig(),
+            config,
             host=host,
             port=port,
             handshake_delay=handshake_delay,
@@ -226,24 +225,12 @@ class LmntEmulator(EmulatorServer[LmntEmulatorConfig]):
         app.router.add_get("/v1/ai/voice/{voice_id}", self._voice_get)
         app.router.add_get("/v1/account", self._account)
 
-    async def wait_for_session(self, index: int = 0) -> LmntSessionRecord:
-        """Wait until session number `index` (0-based) has connected."""
-        while len(self.sessions) <= index:
-            self._session_added.clear()
-            await self._session_added.wait()
-        return self.sessions[index]
-
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         config = copy.copy(self.config)
         async with self.websocket(request) as ws:
             record = LmntSessionRecord()
-            self.sessions.append(record)
-            self.sessions_started += 1
-            self._session_added.set()
-            try:
+            async with self.recording(record):
                 await _LmntSession(request, ws, record, config).run()
-            finally:
-                record.ended.set()
         return ws
 
     # REST

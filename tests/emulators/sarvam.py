@@ -245,8 +245,10 @@ class SarvamSessionRecord:
         return "".join(self.text_parts)
 
 
-class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig]):
+class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig, SarvamSessionRecord]):
     """Sarvam on loopback: the TTS WebSocket (both paths) and the voice list."""
+
+    config_type = SarvamEmulatorConfig
 
     # The sub-protocol can carry the key, so the header is never logged.
     SECRET_HEADERS = EmulatorServer.SECRET_HEADERS | {"sec-websocket-protocol"}
@@ -260,11 +262,8 @@ class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig]):
         handshake_delay: float | None = None,
     ) -> None:
         """Prepare the emulator; `start()` or ``async with`` makes it listen."""
-        self.sessions: list[SarvamSessionRecord] = []
-        self.sessions_started = 0
-        self._session_added = asyncio.Event()
         super().__init__(
-            config or SarvamEmulatorConfig(),
+            config,
             host=host,
             port=port,
             handshake_delay=handshake_delay,
@@ -275,13 +274,6 @@ class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig]):
         app.router.add_get(STREAM_PATH, self._stream)
         app.router.add_get(STREAM_PATH_V2, self._stream)
         app.router.add_get(VOICES_PATH, self._voices)
-
-    async def wait_for_session(self, index: int = 0) -> SarvamSessionRecord:
-        """Wait until session number `index` (0-based) has connected."""
-        while len(self.sessions) <= index:
-            self._session_added.clear()
-            await self._session_added.wait()
-        return self.sessions[index]
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         config = copy.copy(self.config)
@@ -304,13 +296,8 @@ class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig]):
                 raw_query=request.raw_path.partition("?")[2],
                 auth_source=auth_source,
             )
-            self.sessions.append(record)
-            self.sessions_started += 1
-            self._session_added.set()
-            try:
+            async with self.recording(record):
                 await _SarvamSession(request, ws, record, config).run()
-            finally:
-                record.ended.set()
         return ws
 
     # REST
@@ -379,22 +366,6 @@ def _key_subprotocol(request: web.Request) -> str | None:
             if protocol.startswith(SUBPROTOCOL_PREFIX):
                 return protocol
     return None
-
-
-def from_cli(
-    *,
-    host: str,
-    port: int,
-    api_key: str,
-    speed: float,
-    first_audio_latency: float,
-    handshake_delay: float,
-) -> SarvamEmulator:
-    """Build an emulator from the command-line options of ``python -m tests.emulators``."""
-    config = SarvamEmulatorConfig(
-        api_keys={api_key}, speed=speed, first_audio_latency=first_audio_latency
-    )
-    return SarvamEmulator(config, host=host, port=port, handshake_delay=handshake_delay)
 
 
 class _SessionError(Exception):

@@ -524,8 +524,10 @@ def _bearer_key(request: web.Request) -> str:
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
-class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig]):
+class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig, SmallestSessionRecord]):
     """Smallest.ai Waves on loopback: live WebSocket, SSE and voice listings."""
+
+    config_type = SmallestEmulatorConfig
 
     def __init__(
         self,
@@ -536,14 +538,11 @@ class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig]):
         handshake_delay: float | None = None,
     ) -> None:
         """Prepare the emulator; `start()` or ``async with`` makes it listen."""
-        self.sessions: list[SmallestSessionRecord] = []
-        self.sessions_started = 0
         self.sse_requests: list[SmallestSseRecord] = []
-        self._session_added = asyncio.Event()
         self._sse_added = asyncio.Event()
         self._sse_tasks: set[asyncio.Task[object]] = set()
         super().__init__(
-            config or SmallestEmulatorConfig(),
+            config,
             host=host,
             port=port,
             handshake_delay=handshake_delay,
@@ -566,13 +565,6 @@ class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig]):
         if tasks:
             await asyncio.wait(tasks)
         await super().stop()
-
-    async def wait_for_session(self, index: int = 0) -> SmallestSessionRecord:
-        """Wait until WebSocket session number `index` (0-based) has connected."""
-        while len(self.sessions) <= index:
-            self._session_added.clear()
-            await self._session_added.wait()
-        return self.sessions[index]
 
     async def wait_for_sse_request(self, index: int = 0) -> SmallestSseRecord:
         """Wait until SSE request number `index` (0-based) has arrived."""
@@ -628,13 +620,8 @@ class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig]):
                 return self._http_error(400, "timeout must be a positive number")
         async with self.websocket(request) as ws:
             record = SmallestSessionRecord(path=request.path, idle_timeout=idle_timeout)
-            self.sessions.append(record)
-            self.sessions_started += 1
-            self._session_added.set()
-            try:
+            async with self.recording(record):
                 await _SmallestSession(request, ws, record, config).run()
-            finally:
-                record.ended.set()
         return ws
 
     # Server-Sent Events
@@ -771,8 +758,10 @@ def _sse_data(body: dict[str, Any]) -> bytes:
 
 async def _until_gone(request: web.Request) -> None:
     """Wait, sending nothing, until the client closes the connection."""
-    # aiohttp offers no event for a peer that goes away, so poll the transport.
-    while request.transport is not None and not request.transport.is_closing():  # noqa: ASYNC110
+    # aiohttp offers no event for a peer that goes away (handlers are not
+    # cancelled on disconnect), so the transport is polled.
+    transport = request.transport
+    while transport is not None and not transport.is_closing():  # noqa: ASYNC110 - no event to wait on
         await asyncio.sleep(0.05)
 
 
@@ -1137,21 +1126,3 @@ class _SmallestSession:
         transport = self.request.transport
         if transport is not None:
             transport.close()
-
-
-def from_cli(
-    *,
-    host: str,
-    port: int,
-    api_key: str,
-    speed: float,
-    first_audio_latency: float,
-    handshake_delay: float,
-) -> SmallestEmulator:
-    """Build the emulator the command line asks for."""
-    config = SmallestEmulatorConfig(
-        api_keys={api_key}, speed=speed, first_audio_latency=first_audio_latency
-    )
-    return SmallestEmulator(
-        config, host=host, port=port, handshake_delay=handshake_delay
-    )

@@ -219,8 +219,10 @@ class _UpgradeError(Exception):
         self.detail = detail
 
 
-class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
+class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig, TelnyxSessionRecord]):
     """Telnyx on loopback: ``/v2/text-to-speech/speech`` and the voice list."""
+
+    config_type = TelnyxEmulatorConfig
 
     def __init__(
         self,
@@ -231,14 +233,11 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
         handshake_delay: float | None = None,
     ) -> None:
         """Prepare the emulator; `start()` or ``async with`` makes it listen."""
-        self.sessions: list[TelnyxSessionRecord] = []
-        self.sessions_started = 0
         # (status, detail) of every WebSocket upgrade refused with an HTTP error.
         self.rejections: list[tuple[int, str]] = []
-        self._session_added = asyncio.Event()
         self._stopping = False
         super().__init__(
-            config or TelnyxEmulatorConfig(),
+            config,
             host=host,
             port=port,
             handshake_delay=handshake_delay,
@@ -257,13 +256,6 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
         finally:
             self._stopping = False
 
-    async def wait_for_session(self, index: int = 0) -> TelnyxSessionRecord:
-        """Wait until session number `index` (0-based) has connected."""
-        while len(self.sessions) <= index:
-            self._session_added.clear()
-            await self._session_added.wait()
-        return self.sessions[index]
-
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         config = copy.copy(self.config)
         try:
@@ -281,15 +273,10 @@ class TelnyxEmulator(EmulatorServer[TelnyxEmulatorConfig]):
                 sample_rate=settings.sample_rate,
                 inactivity_timeout=settings.inactivity_timeout,
             )
-            self.sessions.append(record)
-            self.sessions_started += 1
-            self._session_added.set()
-            try:
+            async with self.recording(record):
                 await _TelnyxSession(
                     request, ws, record, config, settings, lambda: self._stopping
                 ).run()
-            finally:
-                record.ended.set()
         return ws
 
     # Upgrade checks
@@ -401,22 +388,6 @@ def _auth_refusal(request: web.Request, config: TelnyxEmulatorConfig) -> str | N
     if not config.key_ok(key.strip()):
         return "The API key you provided is invalid."
     return None
-
-
-def from_cli(
-    *,
-    host: str,
-    port: int,
-    api_key: str,
-    speed: float,
-    first_audio_latency: float,
-    handshake_delay: float,
-) -> TelnyxEmulator:
-    """Build an emulator from the command-line options."""
-    config = TelnyxEmulatorConfig(
-        api_keys={api_key}, speed=speed, first_audio_latency=first_audio_latency
-    )
-    return TelnyxEmulator(config, host=host, port=port, handshake_delay=handshake_delay)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from tests.emulators.sarvam import (
     SarvamEmulator,
     SarvamEmulatorConfig,
     SarvamSessionRecord,
-    from_cli,
 )
 from tests.sdk.helpers import decode_seconds, run_sdk_script
 
@@ -1352,7 +1351,7 @@ def test_voice_catalogue() -> None:
 
 async def test_from_cli(http: aiohttp.ClientSession) -> None:
     """from_cli builds an emulator that honours the command-line options."""
-    server = from_cli(
+    server = SarvamEmulator.from_cli(
         host="127.0.0.1",
         port=0,
         api_key="demo-key",

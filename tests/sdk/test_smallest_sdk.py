@@ -26,7 +26,6 @@ from tests.emulators.smallest import (
     SmallestEmulator,
     SmallestEmulatorConfig,
     catalog_entry,
-    from_cli,
 )
 from tests.sdk.helpers import decode_seconds, run_sdk_script
 
@@ -1313,7 +1312,7 @@ async def test_client_disconnect_mid_synthesis(
 
 async def test_handshake_delay_and_from_cli(http: aiohttp.ClientSession) -> None:
     """from_cli wires the command-line options; the delay precedes the upgrade."""
-    server = from_cli(
+    server = SmallestEmulator.from_cli(
         host="127.0.0.1",
         port=0,
         api_key="demo-key",

@@ -26,7 +26,6 @@ from tests.emulators.telnyx import (
     TelnyxEmulator,
     TelnyxEmulatorConfig,
     default_voices,
-    from_cli,
     sentence_end,
 )
 from tests.sdk.helpers import decode_seconds, run_sdk_script
@@ -1352,7 +1351,7 @@ async def test_rest_status_override(
 
 async def test_from_cli(http: aiohttp.ClientSession) -> None:
     """from_cli builds an emulator with the command-line options."""
-    server = from_cli(
+    server = TelnyxEmulator.from_cli(
         host="127.0.0.1",
         port=0,
         api_key="demo-key",

@@ -150,8 +150,9 @@ def scenario_stream(
         connection.send({"text": " ", "voice_settings": VOICE_SETTINGS})
         for part in STREAM_PARTS:
             connection.send({"text": part})
-        # Not in the SDK's types; it passes unknown keys through.
-        connection.send({"text": STREAM_FLUSHED, "flush": True})  # type: ignore[typeddict-unknown-key]
+        # `flush` is not in the SDK's types; it passes unknown keys through.
+        flushed: Any = {"text": STREAM_FLUSHED, "flush": True}
+        connection.send(flushed)
         connection.send({"text": ""})
         for event in connection:
             drain.add(event)
@@ -173,7 +174,8 @@ def scenario_force(
             if forced_at is None and summary["audio_bytes"]:
                 forced_at = len(drain.events)
                 # The SDK's types require text; the bare interrupt serialises fine.
-                connection.send({"force": True})  # type: ignore[typeddict-item]
+                force: Any = {"force": True}
+                connection.send(force)
                 connection.send({"text": FORCE_KEPT})
                 connection.send({"text": ""})
         result = drain.finish(connection, audio_out)
