@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import aiohttp
 from homeassistant.components import tts
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_KEY
@@ -110,6 +111,13 @@ async def lmnt_emulator(socket_enabled: None) -> AsyncGenerator[LmntEmulator]:
     """Run an LMNT emulator on 127.0.0.1 that accepts API_KEY."""
     async with LmntEmulator(LmntEmulatorConfig(api_keys={API_KEY})) as emulator:
         yield emulator
+
+
+@pytest.fixture
+async def http() -> AsyncGenerator[aiohttp.ClientSession]:
+    """A plain aiohttp session, as Home Assistant would lend one."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import base64
 from collections.abc import AsyncIterator
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,6 +28,13 @@ from tests.emulators.smallest import (
     catalog_entry,
 )
 from tests.sdk.helpers import decode_seconds, run_sdk_script
+from tests.sdk.wire import (
+    Frame,
+    assert_silent,
+    receive_all,
+    receive_json,
+    send_all,
+)
 
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -42,8 +49,6 @@ SOCKET_FIRST = ["Stream", "ing over the Fern so", "cket."]
 SOCKET_SECOND = " And after the flush."
 SOCKET_REUSED = "A second request on the same socket."
 SSE_TEXT = "Server sent events work too."
-
-Frame = dict[str, Any]
 
 
 async def run_sdk(
@@ -138,20 +143,6 @@ async def connect(
     )
 
 
-async def send_all(ws: aiohttp.ClientWebSocketResponse, *frames: Frame) -> None:
-    """Send JSON frames in order."""
-    for frame in frames:
-        await ws.send_json(frame)
-
-
-async def receive_json(ws: aiohttp.ClientWebSocketResponse) -> Frame:
-    """Read one frame, which must be a JSON text frame."""
-    async with asyncio.timeout(5):
-        message = await ws.receive()
-    assert message.type is aiohttp.WSMsgType.TEXT, message
-    return cast(Frame, json.loads(message.data))
-
-
 async def receive_until_complete(ws: aiohttp.ClientWebSocketResponse) -> list[Frame]:
     """Read frames up to and including the next `complete`."""
     frames: list[Frame] = []
@@ -159,24 +150,6 @@ async def receive_until_complete(ws: aiohttp.ClientWebSocketResponse) -> list[Fr
         frames.append(await receive_json(ws))
         if frames[-1]["status"] in ("complete", "error"):
             return frames
-
-
-async def receive_all(ws: aiohttp.ClientWebSocketResponse) -> list[Frame]:
-    """Read frames until the server closes; every one must be JSON text."""
-    frames: list[Frame] = []
-    async with asyncio.timeout(5):
-        async for message in ws:
-            assert message.type is aiohttp.WSMsgType.TEXT, message
-            frames.append(json.loads(message.data))
-    return frames
-
-
-async def assert_silent(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
-    """Nothing arrives for `seconds` and the socket stays open."""
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await ws.receive()
-    assert not ws.closed
 
 
 def audio_of(frames: list[Frame]) -> bytes:
@@ -241,13 +214,6 @@ async def emulator() -> AsyncIterator[SmallestEmulator]:
     """A running emulator that accepts API_KEY."""
     async with SmallestEmulator(SmallestEmulatorConfig(api_keys={API_KEY})) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp client session."""
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 # The official SDK: WavesStreamingTTS shim

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Sequence
-import json
 from pathlib import Path
 import time
 from typing import Any
@@ -29,6 +28,13 @@ from tests.emulators.telnyx import (
     sentence_end,
 )
 from tests.sdk.helpers import decode_seconds, run_sdk_script
+from tests.sdk.wire import (
+    Frame,
+    assert_silent,
+    receive_all,
+    receive_json,
+    send_all,
+)
 
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -56,21 +62,12 @@ UPGRADE_HEADERS = {
     "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode(),
 }
 
-Frame = dict[str, Any]
-
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[TelnyxEmulator]:
     """A running emulator that accepts API_KEY."""
     async with TelnyxEmulator(TelnyxEmulatorConfig(api_keys={API_KEY})) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp client session."""
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def run_sdk(
@@ -129,32 +126,6 @@ async def open_ws(
         headers={"Authorization": f"Bearer {api_key}"},
         heartbeat=heartbeat,
     )
-
-
-async def send_all(ws: aiohttp.ClientWebSocketResponse, *messages: Any) -> None:
-    """Send JSON messages in order."""
-    for message in messages:
-        await ws.send_json(message)
-
-
-async def receive_frame(ws: aiohttp.ClientWebSocketResponse) -> Frame:
-    """Read one JSON frame, failing on anything else."""
-    async with asyncio.timeout(5):
-        message = await ws.receive()
-    assert message.type is aiohttp.WSMsgType.TEXT, message
-    frame = json.loads(message.data)
-    assert isinstance(frame, dict)
-    return frame
-
-
-async def receive_all(ws: aiohttp.ClientWebSocketResponse) -> list[Frame]:
-    """Read JSON frames until the server closes."""
-    frames: list[Frame] = []
-    async with asyncio.timeout(5):
-        async for message in ws:
-            assert message.type is aiohttp.WSMsgType.TEXT, message
-            frames.append(json.loads(message.data))
-    return frames
 
 
 async def receive_close(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
@@ -638,9 +609,9 @@ async def test_sentences_spoken_as_they_complete(
     ws = await open_ws(http, emulator, audio_format="linear16")
     await send_all(ws, handshake(), {"text": "It costs 3."}, {"text": "5 dollars"})
     # "3." ends the buffer, so it counts as a sentence end, like the live server.
-    first = [await receive_frame(ws)]
+    first = [await receive_json(ws)]
     while not first[-1].get("isFinal"):
-        first.append(await receive_frame(ws))
+        first.append(await receive_json(ws))
     assert text_frames(first) == ["It costs 3."]
     await send_all(
         ws,
@@ -737,9 +708,9 @@ async def test_flush_speaks_partial_sentence(
     await send_all(
         ws, handshake(), {"text": "No sentence end"}, {"text": " yet", "flush": True}
     )
-    frames = [await receive_frame(ws)]
+    frames = [await receive_json(ws)]
     while not frames[-1].get("isFinal"):
-        frames.append(await receive_frame(ws))
+        frames.append(await receive_json(ws))
     assert text_frames(frames) == ["No sentence end yet"]
     assert not ws.closed
     await send_all(ws, {"text": "", "flush": True})  # an empty flush is still the end
@@ -826,13 +797,13 @@ async def test_force_interrupts_speech_in_flight(
     )
     ws = await open_ws(http, emulator, audio_format="linear16")
     await send_all(ws, handshake(), {"text": long_text})
-    first = await receive_frame(ws)
+    first = await receive_json(ws)
     assert first["audio"]
     await send_all(ws, {"force": True})
     await send_all(ws, {"text": "Next."})
     frames = [first]
     while not frames[-1].get("isFinal"):
-        frames.append(await receive_frame(ws))
+        frames.append(await receive_json(ws))
     assert not ws.closed
     record = emulator.sessions[0]
     assert record.interrupted == [long_text]
@@ -1080,7 +1051,7 @@ async def test_time_to_first_audio(
     ws = await open_ws(http, emulator, audio_format="linear16")
     started = time.monotonic()
     await send_all(ws, handshake(), {"text": "One. Two."}, {"text": " Three."})
-    first = await receive_frame(ws)
+    first = await receive_json(ws)
     assert time.monotonic() - started >= 0.1
     assert first["timeToFirstAudioFrameMs"] >= 100
     await send_all(ws, {"text": ""})
@@ -1134,11 +1105,8 @@ async def test_stall_after_chunks(
     # connection when a pong is late, so staying open proves pongs arrive.
     ws = await open_ws(http, emulator, audio_format="linear16", heartbeat=0.1)
     await send_all(ws, handshake(), {"text": "Long enough text."})
-    assert (await receive_frame(ws))["audio"]
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(0.3):
-            await ws.receive()
-    assert not ws.closed
+    assert (await receive_json(ws))["audio"]
+    await assert_silent(ws, 0.3)
     assert emulator.open_connections == 1
     await ws.close()
     record = emulator.sessions[0]
@@ -1184,7 +1152,7 @@ async def test_client_disconnect_mid_synthesis(
     await send_all(
         ws, handshake(), {"text": "A sentence that takes seconds to play out."}
     )
-    assert (await receive_frame(ws))["audio"]
+    assert (await receive_json(ws))["audio"]
     record = await emulator.wait_for_session(0)
     assert not record.ended.is_set()
     await ws.close()

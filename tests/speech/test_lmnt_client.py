@@ -47,13 +47,6 @@ FAST = Deadlines(connect=2.0, first_audio=1.0, chunk_gap=1.0, close=1.0)
 
 
 @pytest.fixture
-async def http() -> AsyncGenerator[aiohttp.ClientSession]:
-    """A plain aiohttp session, as Home Assistant would lend one."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def client(http: aiohttp.ClientSession, lmnt_emulator: LmntEmulator) -> LmntClient:
     """A client pointed at the emulator, with short deadlines."""
     return LmntClient(http, API_KEY, base_url=lmnt_emulator.base_url, deadlines=FAST)

@@ -65,13 +65,6 @@ async def paused(*parts: str, pause: float) -> AsyncGenerator[str]:
         yield part
 
 
-@pytest.fixture
-async def http() -> AsyncGenerator[aiohttp.ClientSession]:
-    """A plain aiohttp session, as Home Assistant would lend one."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def make_client(
     case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
 ) -> StreamingClient:
