@@ -202,22 +202,6 @@ class LmntEmulator(EmulatorServer[LmntEmulatorConfig, LmntSessionRecord]):
 
     config_type = LmntEmulatorConfig
 
-    def __init__(
-        self,
-        config: LmntEmulatorConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        handshake_delay: float | None = None,
-    ) -> None:
-        """Prepare the emulator; `start()` or ``async with`` makes it listen."""
-        super().__init__(
-            config,
-            host=host,
-            port=port,
-            handshake_delay=handshake_delay,
-        )
-
     def setup_routes(self, app: web.Application) -> None:
         """Add the LMNT routes."""
         app.router.add_get(STREAM_PATH, self._stream)

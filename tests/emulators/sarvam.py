@@ -253,22 +253,6 @@ class SarvamEmulator(EmulatorServer[SarvamEmulatorConfig, SarvamSessionRecord]):
     # The sub-protocol can carry the key, so the header is never logged.
     SECRET_HEADERS = EmulatorServer.SECRET_HEADERS | {"sec-websocket-protocol"}
 
-    def __init__(
-        self,
-        config: SarvamEmulatorConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        handshake_delay: float | None = None,
-    ) -> None:
-        """Prepare the emulator; `start()` or ``async with`` makes it listen."""
-        super().__init__(
-            config,
-            host=host,
-            port=port,
-            handshake_delay=handshake_delay,
-        )
-
     def setup_routes(self, app: web.Application) -> None:
         """Add the Sarvam routes."""
         app.router.add_get(STREAM_PATH, self._stream)
