@@ -18,13 +18,13 @@ from custom_components.streaming_tts.speech.audio import (
     streaming_wav_header,
     strip_wav_header,
 )
-from custom_components.streaming_tts.speech.errors import message_error, redact
-from custom_components.streaming_tts.speech.session import (
-    check_base_url,
+from custom_components.streaming_tts.speech.errors import (
     error_detail,
     http_status_error,
-    websocket_url,
+    message_error,
+    redact,
 )
+from custom_components.streaming_tts.speech.session import check_base_url, websocket_url
 
 
 @pytest.mark.parametrize(

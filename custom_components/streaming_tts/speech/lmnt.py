@@ -12,6 +12,7 @@ import logging
 from typing import Any, Final
 
 from .errors import (
+    MAX_ERROR_TEXT,
     SpeechAuthError,
     SpeechError,
     SpeechProviderError,
@@ -21,18 +22,9 @@ from .errors import (
     SpeechVoiceError,
     redact,
 )
+from .events import AudioChunk, FlushDone, JSONMessage, Progress, ProviderEvent
 from .models import AudioEncoding, SynthesisOptions, Voice
-from .session import (
-    MAX_ERROR_TEXT,
-    AudioChunk,
-    FlushDone,
-    JSONMessage,
-    Progress,
-    ProviderEvent,
-    StreamingClient,
-    WireProtocol,
-    websocket_url,
-)
+from .session import StreamingClient, WireProtocol, websocket_url
 
 _LOGGER = logging.getLogger(__name__)
 

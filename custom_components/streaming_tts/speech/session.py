@@ -33,7 +33,6 @@ import aiohttp
 
 from .audio import AudioClock, streaming_wav_header
 from .errors import (
-    MAX_ERROR_TEXT,
     SpeechConnectionError,
     SpeechError,
     SpeechNoTextError,
@@ -48,7 +47,6 @@ from .events import (
     AudioChunk,
     FlushDone,
     JSONMessage,
-    Progress,
     ProviderEvent,
     StreamDone,
 )
@@ -63,23 +61,6 @@ from .models import (
     Voice,
 )
 from .text import TextFragment, text_fragments
-
-__all__ = [
-    "MAX_ERROR_TEXT",
-    "AudioChunk",
-    "FlushDone",
-    "JSONMessage",
-    "Progress",
-    "ProviderEvent",
-    "StreamDone",
-    "StreamingClient",
-    "WireProtocol",
-    "bearer",
-    "check_base_url",
-    "error_detail",
-    "http_status_error",
-    "websocket_url",
-]
 
 _LOGGER = logging.getLogger(__name__)
 
