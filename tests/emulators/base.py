@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
 from dataclasses import dataclass, field
+import json
 import logging
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self, cast
+from typing import Any, ClassVar, Final, Protocol, Self, cast
 
 from aiohttp import WSCloseCode, web
 
@@ -44,12 +45,46 @@ class EmulatorConfig:
     error_after_chunks: int | None = None
     stall_after_chunks: int | None = None
     drop_after_chunks: int | None = None
+    # Quote the received API key in every error message (WebSocket error
+    # frames, SSE error events, REST error bodies), as some services do.
+    echo_key: bool = False
 
     def key_ok(self, key: object) -> bool:
         """Return whether `key` is accepted."""
         if not isinstance(key, str) or not key:
             return False
         return self.api_keys is None or key in self.api_keys
+
+    def echoed(self, message: str, key: object) -> str:
+        """Return an error message, quoting ``key`` when `echo_key` asks for it."""
+        if self.echo_key and isinstance(key, str) and key:
+            return f"{message} (request signed {key})"
+        return message
+
+
+def request_key(request: web.Request) -> str:
+    """Return the API key an HTTP request or WebSocket upgrade carried, if any."""
+    for name in ("Authorization", "X-API-Key", "api-subscription-key"):
+        if value := request.headers.get(name, ""):
+            return value.removeprefix("Bearer ").strip()
+    return ""
+
+
+def _echo_in(body: object, key: str, config: EmulatorConfig) -> object:
+    """Quote the key in every message-like string of a JSON error body."""
+    if isinstance(body, dict):
+        return {
+            name: config.echoed(value, key)
+            if isinstance(value, str) and name in _MESSAGE_KEYS
+            else _echo_in(value, key, config)
+            for name, value in body.items()
+        }
+    if isinstance(body, list):
+        return [_echo_in(item, key, config) for item in body]
+    return body
+
+
+_MESSAGE_KEYS: Final = frozenset({"message", "error", "detail", "title"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,4 +333,16 @@ class EmulatorServer[ConfigT: EmulatorConfig, RecordT: Recorded = Any]:
         _LOGGER.debug("%s %s", request.method, request.path_qs)
         if self.handshake_delay > 0:
             await asyncio.sleep(self.handshake_delay)
-        return await handler(request)
+        response = await handler(request)
+        if (
+            self.config.echo_key
+            and response.status >= 400
+            and isinstance(response, web.Response)
+            and response.content_type == "application/json"
+            and isinstance(response.body, bytes)
+        ):
+            body = _echo_in(
+                json.loads(response.body), request_key(request), self.config
+            )
+            response.body = json.dumps(body).encode()
+        return response

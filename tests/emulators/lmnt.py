@@ -147,6 +147,10 @@ class LmntEmulatorConfig(EmulatorConfig):
     ulaw_default_sample_rate: int = 8000
     # Close code after an error frame (the real one is not documented).
     error_close_code: int = WSCloseCode.OK
+    # After finish: close with this code once the rest is spoken (1000 as
+    # documented; 1001 "going away" is what some servers send), or None to
+    # stay open until the client closes.
+    finish_close_code: int | None = WSCloseCode.OK
     # Answer the init with this (slug, message) error instead of starting.
     reject_with: tuple[str, str] | None = None
     # REST error bodies: "typed" {"error":{"type","message"}}, "flat"
@@ -322,6 +326,7 @@ class _LmntSession:
         self.timestamp_offset = 0.0
         self.header_sent = False
         self.server_closing = False
+        self.key: object = None  # as the init message carried it
         self.encoder: synth.Mp3StreamEncoder | None = None
         self.pacer = synth.Pacer(config.speed)
 
@@ -401,6 +406,7 @@ class _LmntSession:
     def _check_access(self, init: dict[str, Any]) -> None:
         config = self.config
         key = init.get("X-API-Key")
+        self.key = key
         if not config.key_ok(key):
             raise _SessionError(
                 "authentication_error",
@@ -572,9 +578,10 @@ class _LmntSession:
                 case "finish":
                     if self.pending_resets:
                         self.buffer = ""
-                    if await self._speak_buffer():
+                    code = self.config.finish_close_code
+                    if await self._speak_buffer() and code is not None:
                         self.server_closing = True
-                        await self.ws.close(code=WSCloseCode.OK)
+                        await self.ws.close(code=code)
                     return
                 case "error":
                     await self._fail("invalid_request_error", command.text)
@@ -725,6 +732,7 @@ class _LmntSession:
 
     async def _fail(self, slug: str, message: str) -> None:
         """Send one error frame in the session's dialect, then close."""
+        message = self.config.echoed(message, self.key)
         self.record.error = (slug, message)
         self.server_closing = True
         if self.generation == "C":

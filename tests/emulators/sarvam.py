@@ -26,7 +26,7 @@ import uuid
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import synth
-from .base import EmulatorConfig, EmulatorServer
+from .base import EmulatorConfig, EmulatorServer, request_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,6 +67,10 @@ INVALID_INPUT: Final = "Input parameters has to be a valid dictionary"
 
 BadKeyStyle = Literal["handshake", "error_frame"]
 ErrorCodeStyle = Literal["in_message", "code_field"]
+# When the `final` event is sent (with send_completion_event=true): after
+# every flush; after flushes that spoke something; once for flushes that came
+# together (when nothing more is queued); after every sentence spoken.
+FinalMode = Literal["every_flush", "text_flush", "coalesced", "per_chunk"]
 
 _REST_CODES: Final = {
     400: "invalid_request_error",
@@ -179,6 +183,9 @@ class SarvamEmulatorConfig(EmulatorConfig):
     # A bad key: HTTP 401 at the upgrade (what the SDK handles), or an
     # accepted upgrade followed by an error message and a close.
     bad_key_style: BadKeyStyle = "handshake"
+    # UNKNOWN beyond "sent when the final audio chunk for the flushed text has
+    # been produced": see `FinalMode`.
+    final_mode: FinalMode = "every_flush"
     # 400-class errors: "400: <message>" (in_message) or {"message", "code": 400}.
     # Validation (422), auth (403) and internal (500) errors always carry `code`.
     error_code_style: ErrorCodeStyle = "in_message"
@@ -433,6 +440,8 @@ class _SarvamSession:
         # The model of the latest valid config, as the reader sees it.
         self.model = config.default_model
         self.completion_event = False
+        # Spoke since the last final ("coalesced" mode).
+        self.unanswered = False
         self.queue: asyncio.Queue[_Command] = asyncio.Queue()
         # Whether a valid config has been read (text and flush need one).
         self.configured = False
@@ -733,14 +742,29 @@ class _SarvamSession:
                 self.buffer += command.text
                 return await self._auto_speak()
             case "flush":
+                spoke = bool(self.buffer)
                 if not await self._speak_buffer():
                     return False
-                if self.completion_event:
+                self.unanswered = self.unanswered or spoke
+                if self.completion_event and self._final_due(spoke=spoke):
                     await self._send_event()
             case "error":
                 assert command.error is not None
                 return await self._fail(command.error)
         return True
+
+    def _final_due(self, *, spoke: bool) -> bool:
+        match self.config.final_mode:
+            case "every_flush":
+                return True
+            case "text_flush":
+                return spoke
+            case "coalesced":
+                due = self.unanswered and self.queue.empty()
+                self.unanswered = self.unanswered and not due
+                return due
+            case "per_chunk":
+                return False  # sent while speaking, one per sentence
 
     def _apply(self, settings: _Settings) -> None:
         self.settings = settings
@@ -766,7 +790,13 @@ class _SarvamSession:
 
     async def _speak_buffer(self) -> bool:
         segment, self.buffer = self.buffer, ""
-        return await self._speak(segment)
+        if not (self.completion_event and self.config.final_mode == "per_chunk"):
+            return await self._speak(segment)
+        for sentence in synth.sentences(segment):
+            if not await self._speak(sentence):
+                return False
+            await self._send_event()
+        return True
 
     async def _speak(self, segment: str) -> bool:
         """Send the audio of `segment`; False when a fault ended the session."""
@@ -878,8 +908,9 @@ class _SarvamSession:
         code_field = err.code_field
         if code_field is None:
             code_field = self.config.error_code_style == "code_field"
+        message = self.config.echoed(err.message, request_key(self.request))
         data: dict[str, Any] = {
-            "message": err.message if code_field else f"{err.status}: {err.message}"
+            "message": message if code_field else f"{err.status}: {message}"
         }
         if code_field:
             data["code"] = err.status

@@ -8,7 +8,7 @@ of ``continue: true`` frames is buffered until a flush, the end of the
 request (``continue`` false or absent) or ``max_buffer_flush_ms`` of quiet.
 
 Points the public sources leave open are configuration switches:
-`close_after_complete`, `complete_on_flush`, `ws_output_format`,
+`close_after_complete`, `completion`, `ws_output_format`,
 `error_shape`, `sse_shape` and `rest_error_shape`.
 """
 
@@ -30,7 +30,7 @@ import uuid
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import synth
-from .base import EmulatorConfig, EmulatorServer
+from .base import EmulatorConfig, EmulatorServer, request_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ INTERNAL_ERROR_MESSAGE: Final = "emulated internal server error"
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 WsOutputFormat = Literal["pcm_only", "honour"]
+# When `complete` is sent: once at the end of a request; after every flush
+# message (and at the end); after every flush or end that spoke something;
+# after every sentence spoken (and nothing else).
+Completion = Literal["end", "every_flush", "text_flush", "sentence"]
 ErrorShape = Literal["message", "error", "nested"]
 SseShape = Literal["flat", "nested"]
 RestErrorShape = Literal["flat", "typed"]
@@ -173,9 +177,9 @@ class SmallestEmulatorConfig(EmulatorConfig):
     # UNKNOWN: the asyncapi says the server closes after `complete`, the
     # frameworks reuse the socket. False keeps it open for further requests.
     close_after_complete: bool = False
-    # UNKNOWN: also send `complete` after each mid-request flush (livekit's
-    # "several completes per context").
-    complete_on_flush: bool = False
+    # UNKNOWN: when `complete` is sent (see `Completion`); livekit speaks of
+    # "several completes per context, with no way to tell which one is last".
+    completion: Completion = "end"
     # UNKNOWN: "pcm_only" ignores `output_format` on the WebSocket; "honour"
     # encodes what was asked for (mp3 as whole frames per chunk).
     ws_output_format: WsOutputFormat = "pcm_only"
@@ -701,10 +705,10 @@ class SmallestEmulator(EmulatorServer[SmallestEmulatorConfig, SmallestSessionRec
         ):
             sent = record.chunks_sent
             if (limit := config.error_after_chunks) is not None and sent >= limit:
-                record.error = INTERNAL_ERROR_MESSAGE
-                body = error_body(
-                    config.error_shape, INTERNAL_ERROR_MESSAGE, "internal_error"
+                record.error = config.echoed(
+                    INTERNAL_ERROR_MESSAGE, request_key(request)
                 )
+                body = error_body(config.error_shape, record.error, "internal_error")
                 event = b"" if nested else b"event: error\n"
                 await response.write(event + _sse_data(body))
                 await response.write_eof()
@@ -965,25 +969,33 @@ class _SmallestSession:
     async def _handle_request(self, request: _Request) -> bool:
         self.current = request
         self.buffer += request.text
-        if not request.continue_:
-            if not await self._speak_buffer():
-                return False
-            closing = self.config.close_after_complete
-            if closing:
-                # Before `complete` goes out: a client that closes as soon as
-                # it sees it did not close first.
-                self.server_closing = True
-            await self._complete()
-            if closing:
-                await self.ws.close(code=WSCloseCode.OK)
-                return False
+        ending = not request.continue_
+        if not (ending or request.flush):
             return True
-        if request.flush:
-            spoke = bool(self.buffer)
-            if not await self._speak_buffer():
-                return False
-            if spoke and self.config.complete_on_flush:
-                await self._complete()
+        spoke = bool(self.buffer)
+        closing = ending and self.config.close_after_complete
+        if closing:
+            # Before the last `complete` goes out: a client that closes as
+            # soon as it sees it did not close first.
+            self.server_closing = True
+        if not await self._speak_buffer():
+            return False
+        match self.config.completion:
+            case "end":
+                answer = ending
+            case "every_flush":
+                answer = True
+            case "text_flush":
+                answer = spoke
+            case "sentence":
+                answer = False  # already sent, one per sentence
+        if answer:
+            await self._complete()
+        if closing:
+            await self.ws.close(code=WSCloseCode.OK)
+            return False
+        if ending:
+            self._end_request()
         return True
 
     def _current_request_id(self) -> str:
@@ -1015,7 +1027,13 @@ class _SmallestSession:
         segment, self.buffer = self.buffer, ""
         if not segment or self.current is None:
             return True
-        return await self._speak(segment, self.current)
+        if self.config.completion != "sentence":
+            return await self._speak(segment, self.current)
+        for sentence in synth.sentences(segment):
+            if not await self._speak(sentence, self.current):
+                return False
+            await self._complete()
+        return True
 
     async def _speak(self, segment: str, request: _Request) -> bool:
         self.record.segments.append(segment)
@@ -1105,6 +1123,7 @@ class _SmallestSession:
         self, message: str, code: str, *, close: bool, with_request_id: bool = True
     ) -> None:
         """Send one error frame in the configured shape; maybe close after it."""
+        message = self.config.echoed(message, request_key(self.request))
         record = self.record
         record.error = message
         record.errors.append(message)

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 import functools
 import math
+import re
 import struct
 import sys
 from typing import Final
@@ -372,3 +373,18 @@ def words_with_offsets(text: str) -> Sequence[tuple[str, int]]:
     if start is not None:
         words.append((text[start:], start))
     return words
+
+
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """Split text after each sentence end, every character kept in one piece."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return [piece for piece in pieces if piece]

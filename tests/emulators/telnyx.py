@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import synth
-from .base import EmulatorConfig, EmulatorServer
+from .base import EmulatorConfig, EmulatorServer, request_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,6 +145,9 @@ class TelnyxEmulatorConfig(EmulatorConfig):
     # Send {"audio": null, "isFinal": true, "text": ""} after every synthesis;
     # False sends only one, right before the close at end of input.
     final_after_each_synthesis: bool = True
+    # Close after the final frame that ends the input (as documented); False
+    # leaves the socket open for more text, as the asyncapi says a final does.
+    close_after_end: bool = True
     # Add "type": "audio_chunk" | "final" | "error" to server frames. The SDK's
     # types declare it; whether the live server sends it is not known.
     type_field: bool = False
@@ -600,6 +603,8 @@ class _TelnyxSession:
             return
         if not self.final_was_last:
             await self._send_final()
+        if not self.config.close_after_end:
+            return
         self.server_closing = True
         self.record.close_code = WSCloseCode.OK
         await self.ws.close(code=WSCloseCode.OK)
@@ -722,6 +727,7 @@ class _TelnyxSession:
 
     async def _fail(self, message: str, code: int) -> None:
         """Send one error frame, then close with `code`."""
+        message = self.config.echoed(message, request_key(self.request))
         self.record.error = message
         self.server_closing = True
         try:

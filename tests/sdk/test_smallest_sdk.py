@@ -23,6 +23,7 @@ from tests.emulators.smallest import (
     LEGACY_WS_PATH,
     LIVE_PATH,
     VOICES_PATH,
+    Completion,
     SmallestEmulator,
     SmallestEmulatorConfig,
     catalog_entry,
@@ -716,12 +717,13 @@ async def test_close_after_complete(
         assert record.client_closed
 
 
-@pytest.mark.parametrize("complete_on_flush", [False, True])
+@pytest.mark.parametrize("completion", ["end", "text_flush"])
 async def test_complete_on_flush(
-    emulator: SmallestEmulator, http: aiohttp.ClientSession, complete_on_flush: bool
+    emulator: SmallestEmulator, http: aiohttp.ClientSession, completion: Completion
 ) -> None:
     """UNKNOWN switch: a mid-request flush may also end with `complete`."""
-    emulator.config.complete_on_flush = complete_on_flush
+    emulator.config.completion = completion
+    complete_on_flush = completion == "text_flush"
     ws = await connect(http, emulator)
     await send_all(
         ws,
@@ -749,6 +751,45 @@ async def test_complete_on_flush(
     assert len(audio_of(frames)) == pcm_bytes(8000, "First part.", " Second part.")
 
 
+async def test_complete_after_every_flush_message(
+    emulator: SmallestEmulator, http: aiohttp.ClientSession
+) -> None:
+    """UNKNOWN switch: even an empty flush, and an end without flush, complete."""
+    emulator.config.completion = "every_flush"
+    ws = await connect(http, emulator)
+    await send_all(
+        ws,
+        request("First part.", **{"continue": True, "flush": True}),
+        request("", **{"continue": True, "flush": True}),
+        request("", **{"continue": False}),
+    )
+    frames = await receive_until_complete(ws)
+    frames += await receive_until_complete(ws)
+    frames += await receive_until_complete(ws)
+    assert statuses(frames).count("complete") == 3
+    assert len(audio_of(frames)) == pcm_bytes(8000, "First part.")
+    await assert_silent(ws, 0.1)
+
+
+async def test_complete_after_every_sentence(
+    emulator: SmallestEmulator, http: aiohttp.ClientSession
+) -> None:
+    """UNKNOWN switch: one complete per sentence spoken, none for the end itself."""
+    emulator.config.completion = "sentence"
+    ws = await connect(http, emulator)
+    await send_all(
+        ws,
+        request("One. Two! Three", **{"continue": True, "flush": True}),
+        request("", **{"continue": False}),
+    )
+    frames: list[dict[str, Any]] = []
+    for _ in range(3):
+        frames += await receive_until_complete(ws)
+    assert emulator.sessions[0].segments == ["One. ", "Two! ", "Three"]
+    assert len(audio_of(frames)) == pcm_bytes(8000, "One. ", "Two! ", "Three")
+    await assert_silent(ws, 0.1)
+
+
 async def test_continue_absent_or_false_ends_the_request(
     emulator: SmallestEmulator, http: aiohttp.ClientSession
 ) -> None:
@@ -770,7 +811,7 @@ async def test_flush_on_empty_buffer_sends_nothing(
     emulator: SmallestEmulator, http: aiohttp.ClientSession
 ) -> None:
     """A flush with nothing buffered neither speaks nor completes."""
-    emulator.config.complete_on_flush = True
+    emulator.config.completion = "text_flush"
     ws = await connect(http, emulator)
     await ws.send_json(request("", **{"continue": True, "flush": True}))
     await assert_silent(ws, 0.15)

@@ -26,6 +26,15 @@ class FlushDone:
 
 
 @dataclass(frozen=True, slots=True)
+class Completion:
+    """The provider says it finished speaking something it was asked to speak.
+
+    Providers differ in when they send it (once at the end, after every flush,
+    per sentence), so after the end of the text it may or may not be the last.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class StreamDone:
     """The provider has spoken everything, after the end of the text."""
 
@@ -35,7 +44,7 @@ class Progress:
     """Any other sign of life (ready, timestamps...): it only resets the gap deadline."""
 
 
-type ProviderEvent = AudioChunk | FlushDone | StreamDone | Progress
+type ProviderEvent = AudioChunk | FlushDone | Completion | StreamDone | Progress
 
 
 def audio_from_base64(provider: str, data: object) -> AudioChunk:

@@ -90,9 +90,13 @@ class LmntProtocol(WireProtocol):
         self._nonce += 1
         return [{"type": "flush", "nonce": self._nonce}]
 
-    def finish(self) -> list[JSONMessage]:
-        """End the text; the server speaks the rest, then closes."""
-        return [{"type": "finish"}]
+    def finish(self, *, unflushed: bool) -> list[JSONMessage]:
+        """End the text; the server speaks the rest, then closes.
+
+        Words not yet flushed are flushed first: the acknowledgement then
+        proves all audio was sent, whether or not the server closes.
+        """
+        return [*(self.flush() if unflushed else []), {"type": "finish"}]
 
     def on_binary(self, data: bytes) -> Iterable[ProviderEvent]:
         """Audio always comes as binary frames."""

@@ -130,12 +130,16 @@ class Deadlines:
     (a flush or the end of the text) until its first answer; ``chunk_gap`` is
     the longest silence allowed between two messages while audio is still owed.
     Waiting for the text itself has no deadline: a slow writer is not a fault.
+    ``settle`` is the silence after a completion that proves it was the last
+    when the provider answered fewer requests than it was asked (it may answer
+    only once at the end); it never exceeds ``chunk_gap``.
     """
 
     connect: float = 10.0
     first_audio: float = 10.0
     chunk_gap: float = 10.0
     close: float = 2.0
+    settle: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 The key goes in the ``api-subscription-key`` header, the model in the URL. A
 ``config`` message comes first; text messages follow (at most 2500
-characters each); every ``flush`` is answered with a ``final`` event once its
+characters each); a ``flush`` is answered with a ``final`` event once its
 audio is out, which is also how the end is known: there is no finish message.
+The engine counts finals against flushes and waits out a short silence after
+the last, since a server may also send one per chunk or one for several.
 Audio is base64 inside JSON. Built-in speakers are a fixed catalogue per
 model (there is no API listing them); the voices endpoint lists cloned ones.
 """
@@ -25,7 +27,7 @@ from .errors import (
 )
 from .events import (
     AudioChunk,
-    FlushDone,
+    Completion,
     JSONMessage,
     Progress,
     ProviderEvent,
@@ -87,8 +89,8 @@ class SarvamProtocol(WireProtocol):
     provider = PROVIDER
     max_text_chars = MAX_TEXT_CHARS
     keepalive_interval = KEEPALIVE_INTERVAL
-    # There is no finish message: the last flush's final event is the end.
-    finish_is_flush = True
+    # Finals are counted at the end, not relied on for pacing mid-text.
+    acks_flushes = False
 
     def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
         """Describe a synthesis for ``options`` (already validated)."""
@@ -137,9 +139,9 @@ class SarvamProtocol(WireProtocol):
         """Have the buffer spoken now; a final event will answer."""
         return [{"type": "flush"}]
 
-    def finish(self) -> list[JSONMessage]:
-        """End the text with one more flush (see finish_is_flush)."""
-        return self.flush()
+    def finish(self, *, unflushed: bool) -> list[JSONMessage]:
+        """End the text: a flush for unspoken words; there is no finish message."""
+        return self.flush() if unflushed else []
 
     def keepalive(self) -> list[JSONMessage]:
         """Send a ping (the server does not answer it)."""
@@ -159,7 +161,7 @@ class SarvamProtocol(WireProtocol):
                 return (AudioChunk(strip_wav_header(chunk.data)),)
             return (chunk,)
         if kind == "event" and data.get("event_type") == "final":
-            return (FlushDone(),)
+            return (Completion(),)
         _LOGGER.debug("ignoring %s message of type %s", PROVIDER, kind)
         return (Progress(),)
 

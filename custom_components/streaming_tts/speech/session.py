@@ -45,6 +45,7 @@ from .errors import (
 )
 from .events import (
     AudioChunk,
+    Completion,
     FlushDone,
     JSONMessage,
     ProviderEvent,
@@ -71,8 +72,13 @@ MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 # Assumed flush -> first audio before the provider has shown its own.
 INITIAL_LATENCY: Final = 0.5
+# Shortest silence after the last expected answer that ends the stream.
+MIN_SETTLE: Final = 0.15
 # 1000 is a normal close; 1005 means the close frame carried no code at all.
 NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
+_ENDINGS: Final = frozenset(
+    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR}
+)
 #: The key of the speed setting (SynthesisOptions.speed).
 SPEED: Final = "speed"
 #: The key of the PCM sample rate setting (SynthesisOptions.audio_format).
@@ -89,9 +95,11 @@ class WireProtocol(ABC):
     #: Whether every flush is answered (FlushDone). Without answers, a flush
     #: only owes its first audio, and the end is what proves completeness.
     acks_flushes: bool = True
-    #: Whether the end of the text is spelled as one more flush (the provider
-    #: has no finish): the answer to that last flush then ends the stream.
-    finish_is_flush: bool = False
+    #: Whether each request to speak (a flush, or a finish that speaks the
+    #: rest) is answered by one FlushDone or Completion. Then, once the text
+    #: has ended, as many answers as requests mean all audio was sent; without
+    #: it, only the close or a silence after a Completion tells.
+    counts_answers: bool = True
     #: Seconds without sending anything after which keepalive() is sent, for
     #: providers that close a connection that stays quiet while a writer thinks.
     keepalive_interval: float | None = None
@@ -121,8 +129,13 @@ class WireProtocol(ABC):
         return self.text(text) + self.flush()
 
     @abstractmethod
-    def finish(self) -> list[JSONMessage]:
-        """Return the messages that say the text has ended."""
+    def finish(self, *, unflushed: bool) -> list[JSONMessage]:
+        """Return the messages that say the text has ended.
+
+        With ``unflushed``, words were sent since the last flush: the messages
+        must have them spoken as one more request, answered like a flush.
+        Without, nothing is left to speak, so no empty flush may be sent.
+        """
 
     def keepalive(self) -> list[JSONMessage]:
         """Return the messages that keep an idle connection open."""
@@ -150,7 +163,8 @@ class WireProtocol(ABC):
         """Read the provider closing the connection with a close frame.
 
         By default a normal close after the end of the text means all audio
-        was sent; any other close is a broken stream.
+        was sent; any other close is a broken stream (unless every request
+        had been answered: the engine decides that before asking).
         """
         if finished and code in NORMAL_CLOSE_CODES:
             return (StreamDone(),)
@@ -200,6 +214,13 @@ class _Timeline:
     not yet answered): waiting for the writer's next sentence is not a fault.
     The audio received so far tells until when a player that started at the
     first byte stays busy, which the flush policy uses to avoid silences.
+
+    The end of an answer: a provider's own end message (StreamDone) or a
+    normal close after the finish end it at once. A Completion or FlushDone
+    after the finish may be the last answer or not (providers differ in how
+    many they send), so it ends the answer only once a short silence follows
+    it; the silence waited for is short when every request has been answered
+    and longer when fewer answers than requests came. Audio cancels it.
     """
 
     def __init__(
@@ -208,17 +229,21 @@ class _Timeline:
         audio_format: AudioFormat,
         *,
         acks_flushes: bool,
-        finish_is_flush: bool = False,
+        counts_answers: bool = True,
     ) -> None:
         self._deadlines = deadlines
         self._acks_flushes = acks_flushes
-        self._finish_is_flush = finish_is_flush
+        self._counts_answers = counts_answers
         self._loop = asyncio.get_running_loop()
         self.pending_flushes = 0
         # A flush that is never answered owes at least its first audio.
         self.awaiting_audio = False
         self.finished = False
+        self.requests = 0  # flushes, and a finish that speaks the rest
+        self.answers = 0  # FlushDone and Completion events
         self.deadline: float | None = None
+        # When a silence after a possibly last answer ends the stream.
+        self.quiet_end: float | None = None
         self.timeout: asyncio.Timeout | None = None
         self.clock = AudioClock(audio_format)
         self.first_audio_at: float | None = None
@@ -230,27 +255,33 @@ class _Timeline:
     def owed(self) -> bool:
         return self.pending_flushes > 0 or self.finished or self.awaiting_audio
 
-    def asked(self, *, finish: bool = False) -> None:
-        """Note that a flush or the finish was sent."""
+    def asked(self, *, finish: bool = False, speaks: bool = True) -> None:
+        """Note that a flush or the finish (speaking the rest or not) was sent."""
         now = self._loop.time()
-        if not self.owed:
+        if not self.owed and speaks:
             self._flush_sent_at = now  # an idle provider: its answer shows its latency
+        if speaks:
+            self.requests += 1
+            if self._acks_flushes:
+                self.pending_flushes += 1
+            else:
+                self.awaiting_audio = True
         if finish:
             self.finished = True
-            if self._finish_is_flush:
-                self.pending_flushes += 1
-        elif self._acks_flushes:
-            self.pending_flushes += 1
-        else:
-            self.awaiting_audio = True
+            if self.all_answered:
+                # Everything was answered before the end: nothing more will come.
+                self.quiet_end = now + self._settle()
         if self.deadline is None:
             self._set(now + self._deadlines.first_audio)
+        else:
+            self._set(self.deadline)
 
     def heard(self, event: ProviderEvent) -> None:
         """Note that the provider sent something."""
         now = self._loop.time()
         if isinstance(event, AudioChunk) and event.data:
             self.clock.feed(event.data)
+            self.quiet_end = None
             if self.first_audio_at is None:
                 self.first_audio_at = now
             if self._flush_sent_at is not None:
@@ -260,15 +291,38 @@ class _Timeline:
             if self.awaiting_audio:
                 self.awaiting_audio = False
                 self.changed.set()
-        elif isinstance(event, FlushDone):
-            self.pending_flushes = max(0, self.pending_flushes - 1)
-            self.changed.set()
+        elif isinstance(event, (FlushDone, Completion)):
+            self.answers += 1
+            if isinstance(event, FlushDone) and self._acks_flushes:
+                self.pending_flushes = max(0, self.pending_flushes - 1)
+                self.changed.set()
+            if self.finished:
+                self.quiet_end = now + self._settle()
         self._set(now + self._deadlines.chunk_gap if self.owed else None)
 
     @property
     def all_answered(self) -> bool:
-        """Return whether the text ended with a flush and every flush was answered."""
-        return self._finish_is_flush and self.finished and not self.pending_flushes
+        """Return whether the text has ended and every request was answered."""
+        return (
+            self._counts_answers
+            and self.finished
+            and self.requests > 0
+            and self.answers >= self.requests
+        )
+
+    def _settle(self) -> float:
+        """Return how long a silence after an answer proves it was the last.
+
+        Twice the provider's latency covers a next sentence that was already
+        queued; the longer wait covers answers that come once per sentence or
+        once at the end, whichever the provider does.
+        """
+        latency = self.latency
+        if self.all_answered:
+            settle = max(MIN_SETTLE, 2 * latency)
+        else:
+            settle = max(self._deadlines.settle, 3 * latency)
+        return min(settle, self._deadlines.chunk_gap)
 
     @property
     def latency(self) -> float:
@@ -283,10 +337,16 @@ class _Timeline:
             return None  # nothing playing yet, or more audio is on its way
         return self.first_audio_at + self.clock.seconds
 
+    @property
+    def wake_at(self) -> float | None:
+        """Return the next moment the audio side must act: a deadline or the end."""
+        moments = [m for m in (self.deadline, self.quiet_end) if m is not None]
+        return min(moments) if moments else None
+
     def _set(self, deadline: float | None) -> None:
         self.deadline = deadline
         if self.timeout is not None:
-            self.timeout.reschedule(deadline)
+            self.timeout.reschedule(self.wake_at)
 
 
 class _TextPump:
@@ -398,6 +458,8 @@ class _TextPump:
             await self._flush_if_due()
 
     async def _send(self, messages: list[JSONMessage]) -> None:
+        if not messages:
+            return
         async with asyncio.timeout(self._send_deadline):
             for message in messages:
                 await self._ws.send_str(json.dumps(message))
@@ -429,8 +491,10 @@ class _TextPump:
                 provider=self._protocol.provider,
             )
         # Marked before sending: the provider may close before send returns.
-        self._timeline.asked(finish=True)
-        await self._send(self._protocol.finish())
+        unflushed = self._unflushed > 0
+        self._timeline.asked(finish=True, speaks=unflushed)
+        self._unflushed = 0
+        await self._send(self._protocol.finish(unflushed=unflushed))
 
 
 class StreamingClient(ABC):
@@ -558,6 +622,14 @@ class StreamingClient(ABC):
     def _redact(self, text: str) -> str:
         return redact(text, (self._api_key,))
 
+    def _redacted(self, err: SpeechError) -> SpeechError:
+        """Return ``err`` with the key removed from its message."""
+        message = self._redact(err.message)
+        if message != err.message:
+            err.message = message
+            err.args = (message,)
+        return err
+
     def _unreachable(self, err: Exception) -> SpeechConnectionError:
         detail = self._redact(str(err)) or type(err).__name__
         return SpeechConnectionError(
@@ -682,7 +754,7 @@ class StreamingClient(ABC):
             self.deadlines,
             audio_format,
             acks_flushes=protocol.acks_flushes,
-            finish_is_flush=protocol.finish_is_flush,
+            counts_answers=protocol.counts_answers,
         )
         pump = asyncio.create_task(
             self._pump_text(ws, protocol, text, timeline),
@@ -781,7 +853,7 @@ class StreamingClient(ABC):
                 if isinstance(event, AudioChunk):
                     if event.data:
                         yield event.data
-                elif isinstance(event, StreamDone) or timeline.all_answered:
+                elif isinstance(event, StreamDone):
                     return
 
     async def _next_events(
@@ -792,9 +864,12 @@ class StreamingClient(ABC):
         pump: asyncio.Task[None],
     ) -> Iterable[ProviderEvent]:
         try:
-            async with asyncio.timeout_at(timeline.deadline) as timeline.timeout:
+            async with asyncio.timeout_at(timeline.wake_at) as timeline.timeout:
                 message = await self._receive(ws, pump)
         except TimeoutError:
+            quiet_end, deadline = timeline.quiet_end, timeline.deadline
+            if quiet_end is not None and (deadline is None or quiet_end <= deadline):
+                return (StreamDone(),)  # the last answer was followed by silence
             raise SpeechTimeoutError(
                 f"{protocol.provider} owed audio and sent nothing for "
                 f"{max(self.deadlines.first_audio, self.deadlines.chunk_gap):g} s",
@@ -802,6 +877,17 @@ class StreamingClient(ABC):
             ) from None
         finally:
             timeline.timeout = None
+        try:
+            return self._read(message, protocol, timeline)
+        except SpeechError as err:
+            # Providers echo requests, keys included, in their error texts.
+            raise self._redacted(err) from None
+
+    @staticmethod
+    def _read(
+        message: aiohttp.WSMessage, protocol: WireProtocol, timeline: _Timeline
+    ) -> Iterable[ProviderEvent]:
+        """Turn one WebSocket message into the provider's events."""
         if message.type is aiohttp.WSMsgType.TEXT:
             try:
                 data = json.loads(message.data)
@@ -818,6 +904,9 @@ class StreamingClient(ABC):
             return protocol.on_text(data)
         if message.type is aiohttp.WSMsgType.BINARY:
             return protocol.on_binary(message.data)
+        if timeline.all_answered and message.type in _ENDINGS:
+            # Every request was answered: however it closes, nothing is missing.
+            return (StreamDone(),)
         if message.type is aiohttp.WSMsgType.CLOSE:
             return protocol.on_close(finished=timeline.finished, code=int(message.data))
         # CLOSED without a close frame, or ERROR: the transport broke (aiohttp

@@ -1,10 +1,13 @@
 """Smallest.ai Waves: Lightning over the live WebSocket, with SSE as the fallback.
 
 Every message is a self-contained request: the voice settings travel with
-each text fragment. Fragments carry ``continue: true``; a final empty
-``flush`` ends the text, and ``complete`` says all audio was sent (the server
-may or may not close afterwards: we close ourselves). Audio is base64 PCM
-inside JSON.
+each text fragment. Fragments carry ``continue: true``; a final message with
+``continue: false`` ends the text, and flushes only if words are still
+unspoken (an empty flush is never sent). ``complete`` may come once at the
+end, after every flush or per sentence; the engine counts them against the
+flushes and waits out a short silence (see ``Completion``), so no variant
+loses audio. The server may or may not close afterwards: we close ourselves.
+Audio is base64 PCM inside JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Final
 from .errors import SpeechError, SpeechProtocolError, message_error
 from .events import (
     AudioChunk,
+    Completion,
     JSONMessage,
     Progress,
     ProviderEvent,
@@ -93,7 +97,8 @@ class SmallestProtocol(WireProtocol):
     """One streamed request on the live WebSocket."""
 
     provider = PROVIDER
-    # A mid-text flush is not answered; only the end is (complete).
+    # Whether a mid-text flush is answered is not known, so pacing does not
+    # wait for it; its first audio is what it owes.
     acks_flushes = False
     keepalive_interval = KEEPALIVE_INTERVAL
 
@@ -102,12 +107,6 @@ class SmallestProtocol(WireProtocol):
         self._base_url = base_url
         self._api_key = api_key
         self._options = options
-        self._flushes = 0  # flush requests sent, the final one included
-        self._finished = False
-        self._completes = 0
-        # Some servers also answer mid-text flushes with complete; once seen,
-        # the end is the complete that answers the last flush.
-        self._complete_per_flush = False
 
     def url(self) -> str:
         """Return the live endpoint."""
@@ -122,8 +121,6 @@ class SmallestProtocol(WireProtocol):
         return []
 
     def _message(self, text: str, *, more: bool, flush: bool) -> JSONMessage:
-        if flush:
-            self._flushes += 1
         return {**_request(self._options, text), "continue": more, "flush": flush}
 
     def text(self, text: str) -> list[JSONMessage]:
@@ -138,10 +135,9 @@ class SmallestProtocol(WireProtocol):
         """Have the buffer spoken now."""
         return [self._message("", more=True, flush=True)]
 
-    def finish(self) -> list[JSONMessage]:
-        """End the request: speak the rest, then complete."""
-        self._finished = True
-        return [self._message("", more=False, flush=True)]
+    def finish(self, *, unflushed: bool) -> list[JSONMessage]:
+        """End the request, flushing only if words are still unspoken."""
+        return [self._message("", more=False, flush=unflushed)]
 
     def keepalive(self) -> list[JSONMessage]:
         """Send an empty fragment: any message resets the server's idle timer."""
@@ -160,19 +156,10 @@ class SmallestProtocol(WireProtocol):
                 )
             return (chunk,)
         if status == "complete" or message.get("done") is True:
-            return self._complete()
+            return (Completion(),)
         if status != "word_timestamp":
             _LOGGER.debug("ignoring %s message with status %s", PROVIDER, status)
         return (Progress(),)
-
-    def _complete(self) -> Iterable[ProviderEvent]:
-        self._completes += 1
-        if not self._finished:
-            self._complete_per_flush = True
-            return (Progress(),)
-        if self._complete_per_flush and self._completes < self._flushes:
-            return (Progress(),)
-        return (StreamDone(),)
 
     def fallback(self, error: SpeechError) -> HttpStreamProtocol | None:
         """Use SSE when the WebSocket route is missing or blocked on the way."""

@@ -19,7 +19,13 @@ from .errors import (
     http_status_error,
     message_error,
 )
-from .events import JSONMessage, Progress, ProviderEvent, audio_from_base64
+from .events import (
+    Completion,
+    JSONMessage,
+    Progress,
+    ProviderEvent,
+    audio_from_base64,
+)
 from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
 from .session import SPEED, StreamingClient, WireProtocol, bearer, websocket_url
 
@@ -50,8 +56,10 @@ class TelnyxProtocol(WireProtocol):
 
     provider = PROVIDER
     # Final frames follow each sentence the server chose to speak, not each
-    # flush; the close after the end is what proves completeness.
+    # flush; the close after the end is what proves completeness, and where a
+    # server stays open, a silence after a final frame.
     acks_flushes = False
+    counts_answers = False
     keepalive_interval = KEEPALIVE_INTERVAL
 
     def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
@@ -94,7 +102,7 @@ class TelnyxProtocol(WireProtocol):
         """Have everything so far spoken now (a space adds no word)."""
         return [{"text": " ", "flush": True}]
 
-    def finish(self) -> list[JSONMessage]:
+    def finish(self, *, unflushed: bool) -> list[JSONMessage]:
         """End the input: the server speaks the rest, then closes."""
         return [{"text": ""}]
 
@@ -112,7 +120,9 @@ class TelnyxProtocol(WireProtocol):
         if error or message.get("type") == "error":
             raise message_error(PROVIDER, str(error or "unknown error"))
         chunk = audio_from_base64(PROVIDER, message.get("audio"))
-        return (chunk,) if chunk.data else (Progress(),)
+        if chunk.data:
+            return (chunk,)
+        return (Completion(),) if message.get("isFinal") is True else (Progress(),)
 
     def handshake_error(self, status: int) -> SpeechError:
         """Explain the refusals the speech endpoint documents."""
