@@ -36,6 +36,7 @@ from tests.emulators import (
 from tests.emulators.sarvam import SarvamEmulator, SarvamEmulatorConfig
 from tests.emulators.smallest import SmallestEmulator, SmallestEmulatorConfig
 from tests.emulators.telnyx import TelnyxEmulator, TelnyxEmulatorConfig
+from tests.scoreboard import SCOREBOARD
 
 API_KEY = "test-key"
 ENGINE = "tts.lmnt_text_to_speech"
@@ -161,3 +162,9 @@ async def loaded_entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault suite's figures when it ran."""
+    if SCOREBOARD.used:
+        terminalreporter.write_line(SCOREBOARD.line())

@@ -48,6 +48,8 @@ class EmulatorConfig:
     # Quote the received API key in every error message (WebSocket error
     # frames, SSE error events, REST error bodies), as some services do.
     echo_key: bool = False
+    # Refuse every WebSocket upgrade with this HTTP status (429: a rate limit).
+    refuse_upgrades_with: int | None = None
 
     def key_ok(self, key: object) -> bool:
         """Return whether `key` is accepted."""
@@ -333,7 +335,14 @@ class EmulatorServer[ConfigT: EmulatorConfig, RecordT: Recorded = Any]:
         _LOGGER.debug("%s %s", request.method, request.path_qs)
         if self.handshake_delay > 0:
             await asyncio.sleep(self.handshake_delay)
-        response = await handler(request)
+        if (status := self.config.refuse_upgrades_with) is not None and (
+            request.headers.get("Upgrade", "").lower() == "websocket"
+        ):
+            response: web.StreamResponse = web.json_response(
+                {"error": {"message": f"emulated HTTP {status}"}}, status=status
+            )
+        else:
+            response = await handler(request)
         if (
             self.config.echo_key
             and response.status >= 400
