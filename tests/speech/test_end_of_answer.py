@@ -30,7 +30,11 @@ SENTENCE = "This is sentence number {n} of the answer."
 # (name, text, streamed): whole texts arrive at once, as from tts.speak.
 TEXTS = [
     *(
-        (f"{count}_sentences", " ".join(SENTENCE.format(n=n) for n in range(count)), False)
+        (
+            f"{count}_sentences",
+            " ".join(SENTENCE.format(n=n) for n in range(count)),
+            False,
+        )
         for count in (1, 2, 5, 30)
     ),
     ("no_final_punctuation", "Turning the lights off now, good night", False),

@@ -143,7 +143,14 @@ async def _speak(
             _events(response.content, name, lambda: wait)
         ) as events:
             async for data in events:
-                for event in protocol.on_event(data):
+                try:
+                    read = protocol.on_event(data)
+                except SpeechError as err:
+                    # Providers echo requests, keys included, in their errors.
+                    err.message = redact(err.message)
+                    err.args = (err.message,)
+                    raise
+                for event in read:
                     if isinstance(event, StreamDone):
                         return
                     if isinstance(event, AudioChunk) and event.data:
