@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 import itertools
+import re
+import unicodedata
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from custom_components.streaming_tts.speech.text import (
     CLOSERS,
     CONSTRUCT_LIMIT,
+    MAX_REPEAT,
     FragmentSplitter,
     TextCleaner,
     TextFragment,
@@ -75,6 +78,123 @@ from custom_components.streaming_tts.speech.text import (
 )  # fmt: skip
 def test_clean_text(raw: str, spoken: str) -> None:
     assert clean_text(raw) == spoken
+
+
+# Raw text, and what is heard: the cases of line breaks, control and zero-width
+# characters, and text with nothing to say. Each is also streamed in every split.
+HARD_CASES = [
+    # every line break parts words like "\n", with its line and paragraph rules
+    ("Line one\r\nLine two\rLine three.", "Line one Line two Line three."),
+    *[(f"one{brk}two", "one two") for brk in "\r\n\x0b\x0c\x85\u2028"],
+    *[(f"one{brk}{brk}two", "one. two") for brk in "\r\n\x0b\x0c\x85\u2028"],
+    ("one\r\n\r\ntwo", "one. two"),
+    ("one\n\rtwo", "one. two"),  # LF then CR: two breaks
+    ("one\u2029two", "one. two"),  # a paragraph separator ends a paragraph
+    ("Intro\r- item\r\n- more", "Intro. item. more"),
+    ("Run:\r\n```\r\ncode\r\n```\r\nDone", "Run: Done"),
+    ("# Title\u2028Text", "Title. Text"),
+    # control characters vanish without parting words; whitespace still parts them
+    ("wo\x00rd", "word"),
+    ("a\x00b \x00 c\x7fd\x1be\x9ff", "ab cdef"),
+    ("one \x00\x01 two\x00\tthree", "one two three"),
+    ("\x00\x01\x7f \t\x9f\r\n", ""),
+    # zero-width and other invisible characters
+    ("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
+    ("\ufeffzero\u200bwidth con\u00adtinue \u200e\u2060", "zerowidth continue"),
+    ("\ufeff# Title\n- item", "Title. item"),
+    ("no\u200dt a\u200c \u200cjoin\u200d", "not a join"),  # ASCII needs no joiner
+    ("क्\u200d\u200b\u200dष ञ्\u200d\u200d", "क्\u200d\u200dष ञ्"),
+    ("क्\u200dष क्ष\u200cत्र", "क्\u200dष क्ष\u200cत्र"),  # Devanagari joiners stay
+    ("می\u200cخواهم بروم", "می\u200cخواهم بروم"),  # so does the Persian ZWNJ
+    ("👨\u200d💻\u200d coder", "coder"),
+    # nothing speakable: nothing at all
+    ("...", ""),
+    ("?!", ""),
+    ("—", ""),
+    ("***", ""),
+    ("." * 1000, ""),
+    ("... ?! — ***\n\n- …", ""),
+    ("🙂 🎉.", ""),
+    ("… Hello", "Hello"),
+    # letters or digits of any script are speakable
+    ("مرحبا بالعالم.", "مرحبا بالعالم."),
+    ("你好。今天很好！", "你好。今天很好！"),
+    ("வணக்கம் 42", "வணக்கம் 42"),
+    ("— 7", "7"),
+    # punctuation between words stays, long runs are cut short
+    ("Wait — what?", "Wait — what?"),
+    ("Wait.................... what", "Wait... what"),
+    ("Wait" + "." * 1000, "Wait..."),
+    ("Really?!?! No!!!!!! Ok…… ——— ---- done", "Really?!?! No!!! Ok…… ——— done"),
+    ("Wait . . . . . what", "Wait... what"),
+]
+
+
+HARD_IDS = [ascii(raw)[:40] for raw, _ in HARD_CASES]
+
+
+@pytest.mark.parametrize(("raw", "spoken"), HARD_CASES, ids=HARD_IDS)
+def test_clean_text_hard_cases(raw: str, spoken: str) -> None:
+    assert clean_text(raw) == spoken
+
+
+@pytest.mark.parametrize(("raw", "spoken"), HARD_CASES, ids=HARD_IDS)
+def test_hard_cases_in_every_split(raw: str, spoken: str) -> None:
+    """Cut anywhere, or fed a character at a time, the text reads the same."""
+    points = range(0, len(raw) + 1, max(1, len(raw) // 100))  # each, if short
+    splits = [[raw[:at], raw[at:]] for at in points]
+    splits += [[raw[:at], raw[at : at + 1], raw[at + 1 :]] for at in points]
+    splits.append(list(raw))
+    for pieces in splits:
+        cleaner = TextCleaner()
+        outputs = [cleaner.feed(piece) for piece in pieces] + [cleaner.close()]
+        assert "".join(outputs) == spoken, pieces
+        assert not any(out.endswith(" ") for out in outputs)
+
+
+@pytest.mark.parametrize(("raw", "spoken"), HARD_CASES, ids=HARD_IDS)
+async def test_hard_cases_as_fragments(raw: str, spoken: str) -> None:
+    async def deltas(pieces: list[str]) -> AsyncGenerator[str]:
+        for piece in pieces:
+            yield piece
+
+    for at in range(0, len(raw) + 1, max(1, len(raw) // 100)):
+        pieces = [raw[:at], raw[at:]]
+        fragments = [f async for f in text_fragments(deltas(pieces), max_chars=40)]
+        assert "".join(f.text for f in fragments) == spoken
+        # an empty result is what makes the engine say "no text to speak"
+        assert bool(fragments) == bool(spoken)
+        assert all(f.text for f in fragments)
+
+
+def test_a_line_ends_at_a_carriage_return_without_waiting() -> None:
+    cleaner = TextCleaner()
+    assert cleaner.feed("Line one\r") == "Line one"
+    assert cleaner.feed("\n") == ""  # completes the "\r\n": no blank line
+    assert cleaner.feed("Line two\r") == " Line two"
+    assert cleaner.feed("\x00\u200b") == ""
+    assert cleaner.feed("\r") == "."  # this one is: the paragraph ends
+    assert cleaner.feed("- item\r") == " item."
+    assert cleaner.close() == ""
+
+
+def test_a_joiner_waits_for_what_follows() -> None:
+    cleaner = TextCleaner()
+    assert cleaner.feed("नमस्ते क्\u200d") == "नमस्ते"
+    assert cleaner.feed("ष ") == " क्\u200dष"
+    cleaner = TextCleaner()
+    assert cleaner.feed("word\u200c") == ""
+    assert cleaner.close() == "word"  # a joiner at the end joins nothing
+
+
+def test_sentences_of_punctuation_alone_join_the_next() -> None:
+    fragments = FragmentSplitter().feed("Hi. ... Bye. ?! Ok。。好")
+    assert fragments == [
+        TextFragment("Hi.", True),
+        TextFragment(" ... Bye.", True),
+        TextFragment(" ?! Ok。", True),
+        TextFragment("。好", False),
+    ]
 
 
 def test_words_come_out_as_soon_as_they_are_complete() -> None:
@@ -152,6 +272,8 @@ def test_pathological_input_finishes() -> None:
 MESSAGES = st.lists(
     st.sampled_from(
         [*"ab XY.!?,:;-*_#`[]()<>|~\n\t\r🌞你。12é",
+         *"\u2028\u2029\x0b\x0c\x85\x00\x1b\x7f\x9f\u200b\u200c\u200d\u2060\ufeff\u00ad",
+         *"क्षم—…", "....", "\r\n", "\r\n- ", "\r```\r",
          "https://www.ex.com/a ", "**", "```", "\n- ", "\n# ", "[l](u)", "<br>",
          "e.g. ", "Dr. ", "| x |", "\n\n", "👍🏽", "1. "]
     ),
@@ -177,6 +299,17 @@ def test_any_split_gives_the_same_speech(text: str, cuts: list[int]) -> None:
     assert "  " not in spoken
     assert "\n" not in spoken
     assert "\t" not in spoken
+    assert not any(unicodedata.category(char) == "Cc" for char in spoken)
+    assert not set(spoken) & set("\u2028\u2029\u200b\u2060\ufeff\u00ad")
+    for joiners in re.finditer("[\u200c\u200d]+", spoken):  # only between letters
+        for char in spoken[joiners.start() - 1], spoken[joiners.end()]:
+            assert not char.isascii()
+            assert unicodedata.category(char)[0] in "LM"
+    assert not spoken or any(char.isalnum() for char in spoken)
+    assert not any(
+        len(set(spoken[i : i + MAX_REPEAT + 1])) == 1 and not spoken[i].isalnum()
+        for i in range(len(spoken) - MAX_REPEAT)
+    )
     for out in outputs:
         assert not out.endswith(" ")
 

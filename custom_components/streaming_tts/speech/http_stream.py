@@ -105,7 +105,8 @@ async def _segments(text: AsyncIterable[str], limit: int) -> AsyncGenerator[str]
             if fragment.sentence_end:
                 yield segment
                 segment = ""
-    if segment.strip():
+    # A trailing "..." alone has nothing to say: it would be a request of its own.
+    if any(char.isalnum() for char in segment):
         yield segment
 
 

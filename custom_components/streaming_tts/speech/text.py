@@ -9,6 +9,11 @@ that has not closed yet (``[link](url)``, ```code```, ``<tag>``; never longer
 than :data:`CONSTRUCT_LIMIT` characters). Words come out with a single leading
 space as separator, so the output never ends in a space.
 
+Before any of that, :class:`_Normaliser` makes every kind of line break a
+newline and drops what cannot be heard: control and format characters (NUL,
+zero-width spaces, soft hyphens, bidi marks). Text with nothing to say (only
+punctuation, emoji or markup) comes out empty.
+
 The result does not depend on how the input was split: feeding a message in
 any pieces gives exactly :func:`clean_text` of the whole message.
 
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 import re
 from typing import Final
+import unicodedata
 from urllib.parse import urlsplit
 
 #: How far ahead an opening ``[``, backtick or ``<`` may look for its closer.
@@ -66,6 +72,16 @@ _FINISHED_WORD: Final = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*[^\W\d_][.!?]"
 _GLUED_JOIN: Final = re.compile(r"[a-z0-9][.!?]")
 _CAPITALISED: Final = re.compile(r"[A-Z][a-z]")
 _ATTACHING: Final = frozenset(".,;:!?…)]}»”’")
+# Every line break Unicode knows; "\r\n" is one break, even split across chunks.
+_LINE_BREAKS: Final = frozenset("\r\n\x0b\x0c\x85\u2028\u2029")
+# Joiners shape Indic and Persian words ("क्\u200dष"; Persian "mi\u200cxaham"):
+# kept between letters (or marks: a virama precedes most), dropped elsewhere:
+# in emoji sequences, at word edges, and between ASCII letters, which never
+# need them.
+_JOINERS: Final = frozenset("\u200c\u200d")
+# At most this many of one punctuation mark or symbol in a row ("Wait......").
+MAX_REPEAT: Final = 3
+_REPEATED: Final = re.compile(rf"([^\w\s])\1{{{MAX_REPEAT},}}")
 
 
 def _is_emoji(char: str) -> bool:
@@ -77,9 +93,65 @@ def _is_emoji(char: str) -> bool:
         or 0x2B00 <= code <= 0x2BFF  # arrows and stars
         or 0x2190 <= code <= 0x21FF  # arrows
         or 0x2300 <= code <= 0x23FF  # watches, hourglasses, media keys
-        or code in (0x200D, 0x20E3, 0xFE0E, 0xFE0F)  # joiner, keycap, selectors
+        or code in (0x20E3, 0xFE0E, 0xFE0F)  # keycap, selectors
         or 0xE0020 <= code <= 0xE007F  # tag sequences of subdivision flags
     )
+
+
+def _speakable(text: str) -> bool:
+    """Tell whether text has a letter or digit (of any script) to read out."""
+    return any(char.isalnum() for char in text)
+
+
+def _joinable(char: str) -> bool:
+    return not char.isascii() and unicodedata.category(char)[0] in "LM"
+
+
+def _collapse(run: re.Match[str]) -> str:
+    """Shorten a run of one punctuation mark or symbol (not of a combining mark)."""
+    mark = run[1]
+    return mark * MAX_REPEAT if unicodedata.category(mark)[0] in "PS" else run[0]
+
+
+class _Normaliser:
+    r"""Turn raw deltas into text of plain characters with "\n" as the only break.
+
+    Control and format characters are dropped as if they were not there: they
+    separate nothing ("a\x00b" is "ab"), so only real whitespace parts words
+    and no removal can glue two words apart. A paragraph separator (U+2029)
+    ends a paragraph like a blank line; every other break is one "\n".
+    """
+
+    def __init__(self) -> None:
+        self._after_cr = False  # a "\n" now would complete a "\r\n"
+        self._prev = "\n"  # the last character passed on
+        self._joiners = ""  # joiners after a letter: kept if a letter follows
+
+    def feed(self, chunk: str) -> str:
+        if chunk.isprintable() and not self._joiners:  # the common case
+            if chunk:
+                self._after_cr, self._prev = False, chunk[-1]
+            return chunk
+        out: list[str] = []
+        for char in chunk:
+            if char == "\n" and self._after_cr:
+                self._after_cr = False
+            elif char in _LINE_BREAKS:
+                out.append("\n\n" if char == "\u2029" else "\n")
+                self._after_cr, self._prev, self._joiners = char == "\r", "\n", ""
+            elif char in _JOINERS:
+                if _joinable(self._prev):
+                    self._joiners += char
+            elif char == "\t" or unicodedata.category(char) not in ("Cc", "Cf"):
+                if self._joiners and _joinable(char):
+                    out.append(self._joiners)
+                out.append(char)
+                self._after_cr, self._prev, self._joiners = False, char, ""
+        return "".join(out)
+
+    def close(self) -> None:
+        """End the text: a joiner at its very end joins nothing."""
+        self._joiners = ""
 
 
 def _host(url: str) -> str:
@@ -251,12 +323,13 @@ class TextCleaner:
         self._line_output = False  # the line has released words
         self._after_plain_line = False  # one newline after a plain line
         self._pause = False  # a dash or table pipe: a comma before the next word
-        self._tail = ""  # the last two characters released
+        self._tail = ""  # the last MAX_REPEAT characters released
         self._output: list[str] = []
+        self._normaliser = _Normaliser()
 
     def feed(self, chunk: str) -> str:
         """Take more text; return the cleaned text that is now final."""
-        text = chunk.replace("\r", "")
+        text = self._normaliser.feed(chunk)
         while (newline := text.find("\n")) >= 0:
             self._line += text[:newline]
             text = text[newline + 1 :]
@@ -268,6 +341,7 @@ class TextCleaner:
 
     def close(self) -> str:
         """End the stream; return the rest of the cleaned text."""
+        self._normaliser.close()
         self._consume(final=True)
         self._line = ""
         return self._take()
@@ -357,8 +431,12 @@ class TextCleaner:
         return self._tail[-1:]
 
     def _put(self, text: str) -> None:
+        # Runs are cut on the output, so however words were grouped on the
+        # way ("Wait." then "......"), the result is the same.
+        if _REPEATED.search(joined := self._tail + text):
+            text = _REPEATED.sub(_collapse, joined)[len(self._tail) :]
         self._output.append(text)
-        self._tail = (self._tail + text)[-2:]
+        self._tail = (self._tail + text)[-MAX_REPEAT:]
 
     def _emit(self, spoken: str) -> None:
         """Release the spoken form of part of the current line, word by word."""
@@ -381,6 +459,10 @@ class TextCleaner:
                     self._word(word, spaced=spaced or word_index > 0)
 
     def _word(self, word: str, *, spaced: bool) -> None:
+        if not self._tail and not _speakable(word):
+            # Nothing said yet: punctuation alone ("...", "—") is not worth a
+            # sound, and a message of nothing else must come out empty.
+            return
         if not self._line_output and self._after_plain_line and self._block:
             self._end_phrase()  # a list or heading follows a plain line
         if self._pause and self._last not in PHRASE_END:
@@ -390,7 +472,7 @@ class TextCleaner:
         if word[0] in _ATTACHING and not any(char.isalnum() for char in word):
             spaced = False
         # Two messages glued together: "check." then "The" needs its space back.
-        elif _GLUED_JOIN.fullmatch(self._tail) and _CAPITALISED.match(word):
+        elif _GLUED_JOIN.fullmatch(self._tail[-2:]) and _CAPITALISED.match(word):
             spaced = True
         self._put(f" {word}" if self._last and spaced else word)
         self._line_output = True
@@ -445,9 +527,11 @@ class FragmentSplitter:
         for word in _WORD.finditer(cleaned):
             # Scripts without spaces end sentences inside a "word".
             for inner in _UNSPACED_SENTENCE.finditer(cleaned, word.start(), word.end()):
-                fragments += self._limited(cleaned[start : inner.end()], True)
-                start = inner.end()
-            if ends_sentence(word.group()):
+                if _speakable(cleaned[start : inner.end()]):
+                    fragments += self._limited(cleaned[start : inner.end()], True)
+                    start = inner.end()
+            # A sentence of punctuation alone ("Hi. ... Bye.") goes with the next.
+            if ends_sentence(word.group()) and _speakable(cleaned[start : word.end()]):
                 fragments += self._limited(cleaned[start : word.end()], True)
                 start = word.end()
         fragments += self._limited(cleaned[start:], False)
