@@ -75,12 +75,19 @@ def _request(options: SynthesisOptions, text: str) -> dict[str, Any]:
 
 
 def _error(message: JSONMessage) -> SpeechError:
-    """Read an error in any of its shapes: message, error text or error object."""
+    """Read an error in any of its shapes: message, error text or error object.
+
+    The error object's ``code`` (or a top-level one) classifies it before words do.
+    """
     error = message.get("error")
+    code = message.get("code")
     if isinstance(error, Mapping):
+        code = error.get("code") or error.get("type") or code
         error = error.get("message")
     text = message.get("message") or error or "unknown error"
-    return message_error(PROVIDER, str(text))
+    return message_error(
+        PROVIDER, str(text), code=str(code) if isinstance(code, str) else None
+    )
 
 
 def _audio(message: JSONMessage) -> AudioChunk | None:
