@@ -450,17 +450,39 @@ async def test_full_text_under_every_end_variant(
     assert complete, (seconds, audio_seconds(text))
 
 
+# Each provider's default, and the variant that answers the most often.
+LOAD_VARIANTS = [
+    pytest.param(provider, variant, id=f"{provider}-{variant or 'default'}")
+    for provider, variant in (
+        ("lmnt", None), ("smallest", None), ("telnyx", None), ("sarvam", None),
+        ("smallest", "text_flush"), ("sarvam", "per_chunk"),
+    )
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "variant"), LOAD_VARIANTS, indirect=["case"])
 async def test_concurrent_requests(
     hass: HomeAssistant,
     case: ProviderCase,
+    variant: str | None,
     fast_entry: MockConfigEntry,
     emulator: EmulatorServer[Any],
 ) -> None:
     """50 requests at once: all complete with exactly their own text."""
-    texts = [f"Request number {n} is being spoken now." for n in range(CONCURRENT)]
+    if variant is not None:
+        apply(emulator, END_VARIANTS[case.provider][variant])
+    texts = [
+        f"Request number {n} is being spoken now. It has two sentences."
+        for n in range(CONCURRENT)
+    ]
     results = await asyncio.gather(*(speak(hass, case.engine, t) for t in texts))
     received = sorted(words(session.text) for session in emulator.sessions)
-    complete = sum(audio is not None and err is None for audio, err, _ in results)
+    complete = sum(
+        audio is not None
+        and err is None
+        and decoded_seconds(audio) == pytest.approx(audio_seconds(text), abs=0.3)
+        for (audio, err, _), text in zip(results, texts, strict=True)
+    )
     slowest = max(seconds for _, _, seconds in results)
     SCOREBOARD.loaded(CONCURRENT, complete, slowest)
     assert complete == CONCURRENT
