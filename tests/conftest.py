@@ -88,11 +88,17 @@ def case(request: pytest.FixtureRequest) -> ProviderCase:
 
 
 @pytest.fixture
+def api_key() -> str:
+    """The key the emulators accept and the entries hold (a suite may pick another)."""
+    return API_KEY
+
+
+@pytest.fixture
 async def emulator(
-    case: ProviderCase, socket_enabled: None
+    case: ProviderCase, api_key: str, socket_enabled: None
 ) -> AsyncGenerator[EmulatorServer[Any]]:
-    """Run the case's provider emulator on 127.0.0.1, accepting API_KEY."""
-    async with case.emulator(case.config(api_keys={API_KEY})) as server:
+    """Run the case's provider emulator on 127.0.0.1, accepting api_key."""
+    async with case.emulator(case.config(api_keys={api_key})) as server:
         yield server
 
 
@@ -130,7 +136,9 @@ def tts_cache_dir(tmp_path: Path) -> Generator[Path]:
 
 
 @pytest.fixture
-def config_entry(case: ProviderCase, emulator: EmulatorServer[Any]) -> MockConfigEntry:
+def config_entry(
+    case: ProviderCase, api_key: str, emulator: EmulatorServer[Any]
+) -> MockConfigEntry:
     """The case provider's account entry, pointed at its emulator, with one voice profile."""
     return MockConfigEntry(
         domain=DOMAIN,
@@ -138,7 +146,7 @@ def config_entry(case: ProviderCase, emulator: EmulatorServer[Any]) -> MockConfi
         version=2,
         data={
             CONF_PROVIDER: case.provider,
-            CONF_API_KEY: API_KEY,
+            CONF_API_KEY: api_key,
             CONF_BASE_URL: emulator.base_url,
         },
         subentries_data=[

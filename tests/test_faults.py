@@ -17,8 +17,6 @@ from typing import Any
 
 from homeassistant.components import tts
 from homeassistant.components.conversation.const import DATA_COMPONENT
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -30,15 +28,6 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.streaming_tts.const import (
-    CONF_BASE_URL,
-    CONF_LANGUAGE,
-    CONF_PROVIDER,
-    CONF_VOICE,
-    CONF_VOICE_LISTED,
-    DOMAIN,
-    SUBENTRY_VOICE,
-)
 from custom_components.streaming_tts.diagnostics import (
     async_get_config_entry_diagnostics,
 )
@@ -61,36 +50,15 @@ CONCURRENT = 50
 
 
 @pytest.fixture
-async def emulator(
-    case: ProviderCase, socket_enabled: None
-) -> AsyncGenerator[EmulatorServer[Any]]:
-    """The case's emulator, accepting SECRET and quoting it in every error."""
-    async with case.emulator(case.config(api_keys={SECRET}, echo_key=True)) as server:
-        yield server
+def api_key() -> str:
+    """SECRET instead of the suite's usual key."""
+    return SECRET
 
 
-@pytest.fixture
-def config_entry(case: ProviderCase, emulator: EmulatorServer[Any]) -> MockConfigEntry:
-    """The case provider's account with SECRET as its key."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=case.title,
-        version=2,
-        data={
-            CONF_PROVIDER: case.provider,
-            CONF_API_KEY: SECRET,
-            CONF_BASE_URL: emulator.base_url,
-        },
-        subentries_data=[
-            ConfigSubentryData(
-                subentry_type=SUBENTRY_VOICE,
-                title=case.title,
-                data={CONF_VOICE: case.voice, CONF_VOICE_LISTED: True,
-                      CONF_LANGUAGE: case.language},
-                unique_id=None,
-            )
-        ],
-    )  # fmt: skip
+@pytest.fixture(autouse=True)
+def echo_key(emulator: EmulatorServer[Any]) -> None:
+    """Have the emulator quote the key it received in every error."""
+    emulator.config.echo_key = True
 
 
 @pytest.fixture
