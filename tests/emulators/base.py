@@ -50,6 +50,9 @@ class EmulatorConfig:
     echo_key: bool = False
     # Refuse every WebSocket upgrade with this HTTP status (429: a rate limit).
     refuse_upgrades_with: int | None = None
+    # Answer every plain HTTP call (REST, and Smallest.ai's SSE) with this
+    # status and the provider's error body.
+    rest_status_override: int | None = None
 
     def key_ok(self, key: object) -> bool:
         """Return whether `key` is accepted."""

@@ -156,8 +156,6 @@ class LmntEmulatorConfig(EmulatorConfig):
     # REST error bodies: "typed" {"error":{"type","message"}}, "flat"
     # {"error": msg} or "message" {"message": msg}.
     rest_error_shape: RestErrorShape = "typed"
-    # Answer every REST call with this status and an error body.
-    rest_status_override: int | None = None
 
 
 @dataclass

@@ -201,8 +201,6 @@ class SarvamEmulatorConfig(EmulatorConfig):
     wav_header_per_chunk: bool = False
     # GET /voices is beta; False answers 404 as if it did not exist.
     voices_endpoint: bool = True
-    # Answer every REST call with this status and an error body.
-    rest_status_override: int | None = None
 
 
 @dataclass

@@ -204,8 +204,6 @@ class SmallestEmulatorConfig(EmulatorConfig):
     mp3_kbps: int = 128
     # UNKNOWN: REST errors as {"error": msg} or {"error": {"message", "type"}}.
     rest_error_shape: RestErrorShape = "flat"
-    # Answer every plain HTTP call (voices, SSE) with this status.
-    rest_status_override: int | None = None
 
 
 @dataclass

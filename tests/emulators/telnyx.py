@@ -157,8 +157,6 @@ class TelnyxEmulatorConfig(EmulatorConfig):
     mp3_kbps: int = 96
     # Close code after an error frame.
     error_close_code: int = WSCloseCode.INTERNAL_ERROR
-    # Answer every REST call with this status and an {"errors": [...]} body.
-    rest_status_override: int | None = None
 
 
 @dataclass

@@ -13,7 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.streaming_tts.speech import PROVIDERS, SpeechError
+from custom_components.streaming_tts.speech import (
+    PROVIDERS,
+    SpeechError,
+    StreamingClient,
+)
 from tests.conftest import ProviderCase
 from tests.emulators import EmulatorServer
 from tests.emulators.smallest import SmallestEmulator
@@ -42,17 +46,46 @@ def assert_no_key(err: BaseException, caplog: pytest.LogCaptureFixture) -> None:
     assert "REDACTED" in str(err)  # the provider did quote it
 
 
+def client_for(
+    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
+) -> StreamingClient:
+    """A client of the case's provider holding SECRET."""
+    return PROVIDERS[case.provider](
+        http, SECRET, base_url=emulator.base_url, deadlines=FAST
+    )
+
+
 async def test_websocket_error(
     case: ProviderCase,
     http: aiohttp.ClientSession,
     emulator: EmulatorServer[Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    await assert_stream_hides_key(case, http, emulator, caplog)
+
+
+@pytest.mark.parametrize("case", ["smallest"], indirect=True)
+async def test_sse_error(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert isinstance(emulator, SmallestEmulator)
+    emulator.config.websocket_enabled = False
+    await assert_stream_hides_key(case, http, emulator, caplog)
+
+
+async def assert_stream_hides_key(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream the provider breaks with a key-quoting error."""
     caplog.set_level(logging.DEBUG)
     emulator.config.error_after_chunks = 1
-    client = PROVIDERS[case.provider](
-        http, SECRET, base_url=emulator.base_url, deadlines=FAST
-    )
+    client = client_for(case, http, emulator)
     with pytest.raises(SpeechError) as err:
         async for _ in client.stream(
             one("Hello there."), options_for(client, case.voice)
@@ -68,33 +101,7 @@ async def test_rest_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    # Every emulator has this switch; the shared config type does not.
-    setattr(emulator.config, "rest_status_override", 500)  # noqa: B010
-    client = PROVIDERS[case.provider](
-        http, SECRET, base_url=emulator.base_url, deadlines=FAST
-    )
+    emulator.config.rest_status_override = 500
     with pytest.raises(SpeechError) as err:
-        await client.list_voices()
-    assert_no_key(err.value, caplog)
-
-
-@pytest.mark.parametrize("case", ["smallest"], indirect=True)
-async def test_sse_error(
-    case: ProviderCase,
-    http: aiohttp.ClientSession,
-    emulator: EmulatorServer[Any],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    assert isinstance(emulator, SmallestEmulator)
-    emulator.config.websocket_enabled = False
-    emulator.config.error_after_chunks = 1
-    client = PROVIDERS[case.provider](
-        http, SECRET, base_url=emulator.base_url, deadlines=FAST
-    )
-    with pytest.raises(SpeechError) as err:
-        async for _ in client.stream(
-            one("Hello there."), options_for(client, case.voice)
-        ):
-            pass
+        await client_for(case, http, emulator).list_voices()
     assert_no_key(err.value, caplog)
