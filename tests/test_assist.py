@@ -107,6 +107,42 @@ class StreamingAgent(conversation.ConversationEntity):
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
 
+async def start_pipeline_run(
+    ws: Any, agent: StreamingAgent, case: ProviderCase, voice: str
+) -> dict[str, Any]:
+    """Create a pipeline from ``agent`` to the case's engine, run it; return run-start."""
+    await ws.send_json_auto_id(
+        {
+            "type": "assist_pipeline/pipeline/create",
+            "name": "Streaming",
+            "language": "en",
+            "conversation_engine": agent.entity_id,
+            "conversation_language": "en",
+            "stt_engine": None,
+            "stt_language": None,
+            "tts_engine": case.engine,
+            "tts_language": case.language,
+            "tts_voice": voice,
+            "wake_word_entity": None,
+            "wake_word_id": None,
+        }
+    )
+    pipeline = await ws.receive_json()
+    assert pipeline["success"], pipeline
+    await ws.send_json_auto_id(
+        {
+            "type": "assist_pipeline/run",
+            "start_stage": "intent",
+            "end_stage": "tts",
+            "input": {"text": "Turn on the kitchen lights"},
+            "pipeline": pipeline["result"]["id"],
+        }
+    )
+    assert (await ws.receive_json())["success"]
+    run_start: dict[str, Any] = await ws.receive_json()
+    return run_start
+
+
 async def test_assist_pipeline_streams_the_agents_answer(
     hass: HomeAssistant,
     case: ProviderCase,
@@ -122,36 +158,7 @@ async def test_assist_pipeline_streams_the_agents_answer(
     agent = StreamingAgent(ANSWER, interval=0.03)
     await hass.data[DATA_COMPONENT].async_add_entities([agent])
     ws = await hass_ws_client(hass)
-    await ws.send_json_auto_id(
-        {
-            "type": "assist_pipeline/pipeline/create",
-            "name": "Streaming",
-            "language": "en",
-            "conversation_engine": agent.entity_id,
-            "conversation_language": "en",
-            "stt_engine": None,
-            "stt_language": None,
-            "tts_engine": case.engine,
-            "tts_language": case.language,
-            "tts_voice": case.other_voice,
-            "wake_word_entity": None,
-            "wake_word_id": None,
-        }
-    )
-    pipeline = await ws.receive_json()
-    assert pipeline["success"], pipeline
-
-    await ws.send_json_auto_id(
-        {
-            "type": "assist_pipeline/run",
-            "start_stage": "intent",
-            "end_stage": "tts",
-            "input": {"text": "Turn on the kitchen lights"},
-            "pipeline": pipeline["result"]["id"],
-        }
-    )
-    assert (await ws.receive_json())["success"]
-    run_start = await ws.receive_json()
+    run_start = await start_pipeline_run(ws, agent, case, case.other_voice)
     assert run_start["event"]["type"] == "run-start"
     assert run_start["event"]["data"]["tts_output"]["stream_response"] is True
 

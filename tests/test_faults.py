@@ -39,7 +39,7 @@ from tests.emulators.synth import audio_seconds
 from tests.emulators.variants import END_VARIANTS
 from tests.scoreboard import SCOREBOARD
 from tests.speech.helpers import collect, decoded_seconds
-from tests.test_assist import StreamingAgent
+from tests.test_assist import StreamingAgent, start_pipeline_run
 
 # A key no test text contains, so any trace of it is a leak.
 SECRET = "sk-live-7f3a9c2e41d84b6b"
@@ -254,31 +254,9 @@ async def test_fault_in_an_assist_pipeline(
     await hass.data[DATA_COMPONENT].async_add_entities([agent])
     apply(emulator, settings)
     ws = await hass_ws_client(hass)
-    await ws.send_json_auto_id(
-        {
-            "type": "assist_pipeline/pipeline/create",
-            "name": "Faults", "language": "en",
-            "conversation_engine": agent.entity_id, "conversation_language": "en",
-            "stt_engine": None, "stt_language": None,
-            "tts_engine": case.engine, "tts_language": case.language,
-            "tts_voice": options.get("voice", case.voice),
-            "wake_word_entity": None, "wake_word_id": None,
-        }
-    )  # fmt: skip
-    pipeline = await ws.receive_json()
-    assert pipeline["success"], pipeline
     started = time.monotonic()
-    await ws.send_json_auto_id(
-        {
-            "type": "assist_pipeline/run",
-            "start_stage": "intent",
-            "end_stage": "tts",
-            "input": {"text": "Turn on the kitchen lights"},
-            "pipeline": pipeline["result"]["id"],
-        }
-    )
-    assert (await ws.receive_json())["success"]
-    run_start = (await ws.receive_json())["event"]
+    voice = options.get("voice", case.voice)
+    run_start = (await start_pipeline_run(ws, agent, case, voice))["event"]
     client = await hass_client()
     response = await client.get(run_start["data"]["tts_output"]["url"])
     body = await response.read()
