@@ -65,9 +65,6 @@ from .text import TextFragment, text_fragments
 
 _LOGGER = logging.getLogger(__name__)
 
-# Sent by aiohttp every HEARTBEAT seconds; a missing pong closes the socket, so a
-# dead network is noticed even while we are only waiting for the writer's text.
-HEARTBEAT: Final = 20.0
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 # Assumed flush -> first audio before the provider has shown its own.
@@ -534,17 +531,27 @@ class StreamingClient(ABC):
         self.flush_policy = flush_policy or FlushPolicy()
 
     @classmethod
+    def voice_encodings(cls, voice: str) -> frozenset[AudioEncoding]:
+        """Return the encodings ``voice`` streams in (some providers vary by voice)."""
+        return cls.encodings
+
+    @classmethod
     def audio_format(
-        cls, encoding: AudioEncoding, sample_rate: int | None = None
+        cls,
+        encoding: AudioEncoding,
+        sample_rate: int | None = None,
+        *,
+        voice: str | None = None,
     ) -> AudioFormat:
         """Return the format to ask for, given an encoding and a wished-for rate.
 
-        A provider that cannot stream the encoding gets its other one. PCM comes
-        at the wished rate when the provider has it, else at the next higher one
-        (resampling down loses nothing), else at its highest.
+        A provider (or ``voice``) that cannot stream the encoding gets its other
+        one. PCM comes at the wished rate when the provider has it, else at the
+        next higher one (resampling down loses nothing), else at its highest.
         """
-        if encoding not in cls.encodings:
-            encoding = next(iter(cls.encodings))
+        encodings = cls.encodings if voice is None else cls.voice_encodings(voice)
+        if encoding not in encodings:
+            encoding = next(iter(encodings))
         if encoding is AudioEncoding.MP3:
             return AudioFormat(AudioEncoding.MP3, cls.mp3_sample_rate)
         if sample_rate is None:
@@ -566,7 +573,7 @@ class StreamingClient(ABC):
         """Raise SpeechRequestError if the provider cannot do what ``options`` ask."""
         audio = options.audio_format
         if audio.channels != 1 or not audio.same_audio(
-            self.audio_format(audio.encoding, audio.sample_rate)
+            self.audio_format(audio.encoding, audio.sample_rate, voice=options.voice)
         ):
             raise SpeechRequestError(
                 f"{self.provider} cannot stream {audio.encoding} at "
@@ -783,7 +790,10 @@ class StreamingClient(ABC):
                 ws = await self._session.ws_connect(
                     protocol.url(),
                     headers=protocol.headers(),
-                    heartbeat=HEARTBEAT,
+                    # No aiohttp heartbeat: aiohttp 3.14 re-arms its timer while
+                    # closing, leaving it scheduled after close(). Every wait for
+                    # audio has its own deadline, so a dead network is still
+                    # noticed as soon as anything is owed.
                     max_msg_size=MAX_MESSAGE_BYTES,
                     timeout=aiohttp.ClientWSTimeout(ws_close=self.deadlines.close),
                 )
@@ -909,8 +919,8 @@ class StreamingClient(ABC):
             return (StreamDone(),)
         if message.type is aiohttp.WSMsgType.CLOSE:
             return protocol.on_close(finished=timeline.finished, code=int(message.data))
-        # CLOSED without a close frame, or ERROR: the transport broke (aiohttp
-        # also reports a missed heartbeat this way). Audio may be missing.
+        # CLOSED without a close frame, or ERROR: the transport broke. Audio may
+        # be missing.
         raise SpeechConnectionError(
             f"the connection to {protocol.provider} broke", provider=protocol.provider
         )
