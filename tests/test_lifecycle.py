@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.streaming_tts.compat import MOVES_DEVICES_BETWEEN_SUBENTRIES
 from custom_components.streaming_tts.const import DOMAIN
 from custom_components.streaming_tts.diagnostics import (
     async_get_config_entry_diagnostics,
@@ -206,9 +207,13 @@ async def test_version_1_entry_is_migrated_and_keeps_its_entity_id(
     moved_device = devices.async_get(device.id)
     assert moved_device is not None
     assert moved_device.identifiers == {(DOMAIN, profile.subentry_id)}
-    assert moved_device.config_entries_subentries == {
-        entry.entry_id: {profile.subentry_id}
-    }
+    if MOVES_DEVICES_BETWEEN_SUBENTRIES:  # 2026.x: one entry, one subentry
+        assert moved_device.config_entry_id == entry.entry_id
+        assert moved_device.config_subentry_id == profile.subentry_id
+    else:
+        assert moved_device.config_entries_subentries == {
+            entry.entry_id: {profile.subentry_id}
+        }
 
 
 @LMNT_ONLY

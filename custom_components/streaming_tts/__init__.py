@@ -19,6 +19,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from .compat import MOVES_DEVICES_BETWEEN_SUBENTRIES
 from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, SUBENTRY_VOICE
 from .issues import async_check_voices, async_delete_issues
 from .speech import (
@@ -130,17 +131,31 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
                 new_unique_id=subentry.subentry_id,
             )
         devices = dr.async_get(hass)
-        if device := devices.async_get_device(identifiers={(DOMAIN, entry.entry_id)}):
-            devices.async_update_device(
-                device.id,
-                new_identifiers={(DOMAIN, subentry.subentry_id)},
-                add_config_entry_id=entry.entry_id,
-                add_config_subentry_id=subentry.subentry_id,
-            )
-            devices.async_update_device(
-                device.id,
-                remove_config_entry_id=entry.entry_id,
-                remove_config_subentry_id=None,
-            )
+        # Looked up among the entry's devices: 2026.x deprecates a lookup by
+        # identifier alone.
+        for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+            if (DOMAIN, entry.entry_id) in device.identifiers:
+                _move_device(devices, device.id, entry.entry_id, subentry.subentry_id)
         hass.config_entries.async_update_entry(entry, options={}, version=2)
     return True
+
+
+def _move_device(
+    devices: dr.DeviceRegistry, device_id: str, entry_id: str, subentry_id: str
+) -> None:
+    """Give the device to the voice profile, and the profile's identifier."""
+    identifiers = {(DOMAIN, subentry_id)}
+    if MOVES_DEVICES_BETWEEN_SUBENTRIES:
+        devices.async_update_device(
+            device_id, new_identifiers=identifiers, new_config_subentry_id=subentry_id
+        )
+        return
+    devices.async_update_device(
+        device_id,
+        new_identifiers=identifiers,
+        add_config_entry_id=entry_id,
+        add_config_subentry_id=subentry_id,
+    )
+    devices.async_update_device(
+        device_id, remove_config_entry_id=entry_id, remove_config_subentry_id=None
+    )

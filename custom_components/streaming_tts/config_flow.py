@@ -33,9 +33,9 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-import voluptuous as vol
 
 from . import StreamingTTSConfigEntry, create_client
+from .compat import vol
 from .const import (
     CONF_ADVANCED,
     CONF_BASE_URL,
