@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import replace
 from typing import Any
 
 from homeassistant.components.tts import (
@@ -21,6 +20,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import StreamingTTSConfigEntry
+from .compat import FORMAT_HINTS, TRUSTS_ENGINE_FORMAT
 from .const import (
     CONF_LANGUAGE,
     CONF_MODEL,
@@ -30,6 +30,7 @@ from .const import (
     PROVIDER_NAMES,
     SUBENTRY_VOICE,
 )
+from .formats import FormatHints, choose_format
 from .issues import async_report_quota
 from .languages import ha_languages, provider_language
 from .options import (
@@ -39,8 +40,6 @@ from .options import (
     synthesis_settings,
 )
 from .speech import (
-    AudioEncoding,
-    AudioFormat,
     SpeechAuthError,
     SpeechConnectionError,
     SpeechError,
@@ -55,9 +54,6 @@ from .speech import (
 
 # Synthesis is a network call per request; Home Assistant need not serialise them.
 PARALLEL_UPDATES = 0
-# What ffmpeg assumes of bare s16le input when told nothing else: Home
-# Assistant's converter passes no input rate or channel count.
-FFMPEG_RAW_DEFAULTS = (44100, 1)
 
 # Most specific first: the first matching class decides the message.
 _ERROR_KEYS: tuple[tuple[type[SpeechError], str], ...] = (
@@ -119,11 +115,12 @@ class StreamingTTSEntity(TextToSpeechEntity):
         provider_settings = type(self._client)
         self._settings = option_defaults(provider_settings, profile)
         self._attr_unique_id = subentry.subentry_id
-        # No format hints: Home Assistant converts for satellites (see
-        # _audio_format for what it gets).
+        # The format hints too: the entity picks what the provider makes
+        # (formats.choose_format), Home Assistant converts only what differs.
         self._attr_supported_options = [
             ATTR_VOICE,
             *(option.key for option in provider_settings.options),
+            *FORMAT_HINTS,
         ]
         self._attr_supported_languages = ha_languages(self._client.languages)
         self._attr_default_language = profile[CONF_LANGUAGE]
@@ -167,8 +164,11 @@ class StreamingTTSEntity(TextToSpeechEntity):
                 translation_key="language_not_supported",
                 translation_placeholders={"language": language},
             )
+        settings = {
+            key: value for key, value in options.items() if key not in FORMAT_HINTS
+        }
         try:
-            parsed = parse_options(type(self._client), {**self._settings, **options})
+            parsed = parse_options(type(self._client), {**self._settings, **settings})
         except InvalidOptionError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -183,25 +183,16 @@ class StreamingTTSEntity(TextToSpeechEntity):
         return SynthesisOptions(
             voice=voice,
             language=code,
-            audio_format=self._audio_format(sample_rate),
+            audio_format=choose_format(
+                type(self._client),
+                voice,
+                FormatHints.from_options(options),
+                sample_rate,
+                trusted=TRUSTS_ENGINE_FORMAT,
+            ),
             speed=speed,
             extra=extra,
         )
-
-    def _audio_format(self, sample_rate: int | None) -> AudioFormat:
-        """Choose what Home Assistant's converter starts on fastest.
-
-        Players get MP3 as it is; satellites get it through Home Assistant's
-        ffmpeg conversion, which starts at once on MP3. A streaming WAV makes
-        that ffmpeg read about 200 kB before its first output (1 to 1.5 s of
-        speech at 24 or 16 kHz), so a provider without MP3 sends bare PCM at
-        ffmpeg's default rate for it (44.1 kHz mono), or WAV at other rates.
-        """
-        audio = self._client.audio_format(AudioEncoding.MP3, sample_rate)
-        bare = (audio.sample_rate, audio.channels) == FFMPEG_RAW_DEFAULTS
-        if audio.encoding is AudioEncoding.PCM_S16LE and bare:
-            return replace(audio, raw=True)
-        return audio
 
     async def async_stream_tts_audio(
         self, request: TTSAudioRequest

@@ -3,16 +3,19 @@
 The first message (a single space) starts the session and carries the voice
 settings. The server speaks at sentence ends on its own; ``flush`` makes it
 speak a partial sentence. An empty text ends the input: the server speaks
-the rest, sends a final frame and closes. Audio is base64 MP3 inside JSON,
-and frames without audio (``audio: null``) are normal.
+the rest, sends a final frame and closes. Audio is base64 inside JSON (MP3, or
+linear PCM for the Natural families), and frames without audio
+(``audio: null``) are normal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from .audio import strip_wav_header
 from .errors import (
     SpeechError,
     SpeechVoiceError,
@@ -46,6 +49,17 @@ LANGUAGES: Final = (
 )  # fmt: skip
 
 
+# Only these families stream linear PCM; the others (KokoroTTS, Qwen3TTS, ...)
+# answer in MP3 whatever is asked for.
+PCM_FAMILIES: Final = ("telnyx.natural.", "telnyx.naturalhd.")
+PCM_SAMPLE_RATES: Final = (24000, 48000, 44100, 22050, 16000, 8000)
+
+
+def speaks_pcm(voice_id: str) -> bool:
+    """Return whether a voice's family streams linear PCM."""
+    return voice_id.casefold().startswith(PCM_FAMILIES)
+
+
 def streamable(voice_id: str) -> bool:
     """Return whether a voice can stream: Ultra voices are REST-only."""
     return ".ultra." not in f".{voice_id.casefold()}."
@@ -70,10 +84,13 @@ class TelnyxProtocol(WireProtocol):
 
     def url(self) -> str:
         """Return the endpoint, with the session's fixed settings in the query."""
+        audio = self._options.audio_format
+        pcm = audio.encoding is AudioEncoding.PCM_S16LE
         query = urlencode(
             {
                 "voice": self._options.voice,
-                "audio_format": "mp3",
+                "audio_format": "linear16" if pcm else "mp3",
+                **({"sample_rate": audio.sample_rate} if pcm else {}),
                 "inactivity_timeout": INACTIVITY_TIMEOUT,
             }
         )
@@ -120,6 +137,12 @@ class TelnyxProtocol(WireProtocol):
         if error or message.get("type") == "error":
             raise message_error(PROVIDER, str(error or "unknown error"))
         chunk = audio_from_base64(PROVIDER, message.get("audio"))
+        if (
+            chunk.data
+            and self._options.audio_format.encoding is AudioEncoding.PCM_S16LE
+        ):
+            # Whether linear16 chunks carry a WAV header is not documented.
+            chunk = replace(chunk, data=strip_wav_header(chunk.data))
         if chunk.data:
             return (chunk,)
         return (Completion(),) if message.get("isFinal") is True else (Progress(),)
@@ -148,10 +171,17 @@ class TelnyxClient(StreamingClient):
     provider = PROVIDER
     default_base_url = DEFAULT_BASE_URL
     languages = LANGUAGES
-    pcm_sample_rates = (24000,)
+    pcm_sample_rates = PCM_SAMPLE_RATES
     mp3_sample_rate = 24000
-    # Some voice families answer in MP3 whatever format is asked for.
     encodings = frozenset({AudioEncoding.MP3})
+
+    @classmethod
+    def voice_encodings(cls, voice: str) -> frozenset[AudioEncoding]:
+        """MP3 for every voice; linear PCM too for the Natural families."""
+        if speaks_pcm(voice):
+            return frozenset(AudioEncoding)
+        return cls.encodings
+
     options = (ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),)
 
     async def list_voices(self) -> list[Voice]:
