@@ -175,7 +175,12 @@ def test_only_allowed_home_assistant_imports() -> None:
     allowed = {"tts"} | (platforms & {"diagnostics"}) | set(manifest["dependencies"])
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "homeassistant.components"
+            ):
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
