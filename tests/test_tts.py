@@ -6,6 +6,7 @@ Every test runs once per provider (the ``case`` fixture), unless it says otherwi
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import timedelta
 from http import HTTPStatus
 import io
 import mimetypes
@@ -18,19 +19,31 @@ from homeassistant.components import tts
 from homeassistant.components.tts.helper import get_engine_instance
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
 
+from custom_components.streaming_tts.compat import FORMAT_HINTS
 from custom_components.streaming_tts.speech import Deadlines, SpeechRequestError
 from custom_components.streaming_tts.speech.text import clean_text
 from tests.conftest import ProviderCase
 from tests.emulators import EmulatorServer
 from tests.emulators.synth import audio_seconds
-from tests.speech.helpers import ANSWER, TextFeed, collect, decoded_seconds
+from tests.speech.helpers import (
+    ANSWER,
+    TextFeed,
+    audio_shape,
+    collect,
+    decoded_seconds,
+    mp3_bitrates,
+)
 
 FAST = Deadlines(connect=2.0, first_audio=1.0, chunk_gap=1.0, close=1.0)
 
@@ -77,7 +90,7 @@ async def test_entity(
     assert entity.default_language == case.language
     settings = {option.key: option.default for option in client.options}
     assert entity.default_options == {"voice": case.voice, **settings}
-    assert entity.supported_options == ["voice", *settings]
+    assert entity.supported_options == ["voice", *settings, *FORMAT_HINTS]
 
 
 async def test_llm_answer_streams_both_ways(
@@ -209,13 +222,19 @@ async def test_voices_for_the_pipeline_dropdown(
 
 
 @pytest.mark.parametrize(
-    ("options", "container", "rate"),
+    ("options", "container", "rate", "channels"),
     [
         ({"preferred_format": "wav", "preferred_sample_rate": 16000,
-          "preferred_sample_channels": 1, "preferred_sample_bytes": 2}, "wav", 16000),
+          "preferred_sample_channels": 1, "preferred_sample_bytes": 2}, "wav", 16000, 1),
         ({"preferred_format": "flac", "preferred_sample_rate": 48000,
-          "preferred_sample_channels": 1}, "flac", 48000),
-        ({"preferred_format": "mp3"}, "mp3", 24000),
+          "preferred_sample_channels": 1, "preferred_sample_bytes": 2}, "flac", 48000, 1),
+        ({"preferred_format": "wav", "preferred_sample_rate": 22050}, "wav", 22050, 1),
+        ({"preferred_format": "wav", "preferred_sample_rate": 48000,
+          "preferred_sample_channels": 2}, "wav", 48000, 2),
+        ({"preferred_format": "wav"}, "wav", None, 1),
+        ({"preferred_format": "flac"}, "flac", None, 1),
+        ({"preferred_format": "mp3", "preferred_sample_rate": 16000}, "mp3", 16000, 1),
+        ({"preferred_format": "mp3"}, "mp3", None, 1),
     ],
 )  # fmt: skip
 async def test_satellite_formats(
@@ -225,20 +244,46 @@ async def test_satellite_formats(
     emulator: EmulatorServer[Any],
     options: dict[str, str | int],
     container: str,
-    rate: int,
+    rate: int | None,
+    channels: int,
 ) -> None:
-    """Satellites ask for a format; Home Assistant converts what the provider sends."""
+    """Satellites ask for a format and get exactly that, whoever converts it."""
     stream = tts.async_create_stream(hass, case.engine, None, options)
     stream.async_set_message_stream(
         TextFeed("Turning on the kitchen lights.", interval=0)()
     )
     audio = (await collect(stream.async_stream_result())).audio
+    got_rate, got_channels = audio_shape(audio, container)
+    if rate is not None:
+        assert got_rate == rate
+    assert got_channels == channels
     if container == "wav":
         with wave.open(io.BytesIO(audio)) as wav:
-            assert wav.getframerate() == rate
-            assert wav.getnchannels() == 1
-    assert decoded_seconds(audio, container, rate) == pytest.approx(
+            assert (wav.getframerate(), wav.getnchannels()) == (got_rate, channels)
+            assert wav.getsampwidth() == 2
+    assert decoded_seconds(audio, container, got_rate) == pytest.approx(
         audio_seconds("Turning on the kitchen lights."), abs=0.15
+    )
+
+
+async def test_constant_bitrate_mp3(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    emulator: EmulatorServer[Any],
+) -> None:
+    """2026.x's preferred_bitrate: every frame at that bitrate (some decoders need CBR)."""
+    options = {"preferred_format": "mp3", "preferred_bitrate": 64}
+    if "preferred_bitrate" not in FORMAT_HINTS:  # 2025.12 has no such hint
+        with pytest.raises(HomeAssistantError, match="Invalid options"):
+            tts.async_create_stream(hass, case.engine, None, options)
+        return
+    stream = tts.async_create_stream(hass, case.engine, None, options)
+    stream.async_set_message_stream(TextFeed("Good night.", interval=0)())
+    audio = (await collect(stream.async_stream_result())).audio
+    assert mp3_bitrates(audio) == {64000}
+    assert decoded_seconds(audio) == pytest.approx(
+        audio_seconds("Good night."), abs=0.15
     )
 
 
@@ -333,6 +378,72 @@ async def test_markdown_and_glued_messages(
     assert (
         words(emulator.sessions[-1].text)
         == "Let me check. The kitchen light is on. See docs."
+    )
+
+
+async def test_whitespace_chunks_between_messages(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    emulator: EmulatorServer[Any],
+) -> None:
+    """What 2026.x sends around a tool call: a lone space between two messages."""
+
+    async def answer() -> AsyncGenerator[str]:
+        for chunk in ("Let me", " check.", " ", "\n", " ", "The light", " is on.", " "):
+            yield chunk
+
+    stream = tts.async_create_stream(hass, case.engine, None)
+    stream.async_set_message_stream(answer())
+    audio = (await collect(stream.async_stream_result())).audio
+    spoken = words(emulator.sessions[-1].text)
+    assert spoken == "Let me check. The light is on."
+    assert decoded_seconds(audio) == pytest.approx(audio_seconds(spoken), abs=0.2)
+
+
+async def test_only_whitespace_is_nothing_to_speak(
+    hass: HomeAssistant, case: ProviderCase, loaded_entry: MockConfigEntry
+) -> None:
+    async def answer() -> AsyncGenerator[str]:
+        for chunk in (" ", "\n", " "):
+            yield chunk
+
+    stream = tts.async_create_stream(hass, case.engine, None)
+    stream.async_set_message_stream(answer())
+    with pytest.raises(HomeAssistantError) as err:
+        await collect(stream.async_stream_result())
+    assert err.value.translation_key == "no_text"
+
+
+async def test_stream_used_long_after_it_was_made(
+    hass: HomeAssistant,
+    case: ProviderCase,
+    loaded_entry: MockConfigEntry,
+    emulator: EmulatorServer[Any],
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A pipeline makes its stream at run start, maybe long before the answer.
+
+    Here six minutes pass (past the 5-minute cleanup of unused streams) before
+    the message is set. 2026.x keeps the stream once its message is set, and
+    the speech is then complete; 2025.12 has dropped the token (core issue
+    159242), and its URL answers 404.
+    """
+    stream = tts.async_create_stream(hass, case.engine, None)
+    # Six minutes old, and the cleanup (due 301 s after the stream was made) runs.
+    stream.last_used -= 360
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=302))
+    await hass.async_block_till_done()
+    stream.async_set_message_stream(TextFeed("The oven is preheated.", interval=0)())
+    client = await hass_client()
+    response = await client.get(stream.url)
+    if not hasattr(stream, "_async_mark_used"):  # before 2026.x
+        assert response.status == HTTPStatus.NOT_FOUND
+        return
+    assert response.status == HTTPStatus.OK
+    audio = await response.read()
+    assert decoded_seconds(audio) == pytest.approx(
+        audio_seconds("The oven is preheated."), abs=0.15
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
+import json
 import subprocess
 import time
 
@@ -75,3 +76,47 @@ def decoded_seconds(audio: bytes, container: str = "mp3", rate: int = 24000) -> 
     )  # fmt: skip
     assert not result.stderr, result.stderr.decode()
     return len(result.stdout) / 2 / rate
+
+
+def audio_shape(audio: bytes, container: str) -> tuple[int, int]:
+    """Return the (sample rate, channel count) ffprobe reads from ``audio``."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-f", container, "-i", "pipe:0",
+         "-show_entries", "stream=sample_rate,channels", "-of", "json"],
+        input=audio,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    (stream,) = json.loads(result.stdout)["streams"]
+    return int(stream["sample_rate"]), int(stream["channels"])
+
+
+_MPEG1_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_MPEG2_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_MPEG_RATES = {
+    3: (44100, 48000, 32000),
+    2: (22050, 24000, 16000),
+    0: (11025, 12000, 8000),
+}
+
+
+def mp3_bitrates(audio: bytes) -> set[int]:
+    """Return the bitrates (bit/s) of the MPEG layer III frames in ``audio``."""
+    if audio[:3] == b"ID3":  # skip the tag: 10 bytes plus a syncsafe size
+        size = 0
+        for byte in audio[6:10]:
+            size = size << 7 | byte
+        audio = audio[10 + size :]
+    found, pos = set(), 0
+    while pos + 4 <= len(audio):
+        header = audio[pos : pos + 4]
+        assert header[0] == 0xFF, f"no frame at {pos}"
+        assert header[1] & 0xE0 == 0xE0, f"no frame at {pos}"
+        version = (header[1] >> 3) & 0x3
+        kbps = (_MPEG1_KBPS if version == 3 else _MPEG2_KBPS)[header[2] >> 4]
+        rate = _MPEG_RATES[version][(header[2] >> 2) & 0x3]
+        padding = (header[2] >> 1) & 0x1
+        found.add(kbps * 1000)
+        pos += (144 if version == 3 else 72) * kbps * 1000 // rate + padding
+    return found
