@@ -1,8 +1,10 @@
 """How soon Home Assistant's audio conversion starts, by what the engine hands it.
 
-Home Assistant converts TTS audio with ffmpeg whenever the caller asks for a
-format or a sample rate (every Assist satellite does), feeding the engine's
-stream to ``ffmpeg -f <extension> -i pipe:0`` with no other input options.
+Before 2026.11, Home Assistant converts TTS audio with ffmpeg whenever the
+caller asks for a format or a sample rate (every Assist satellite does), feeding
+the engine's stream to ``ffmpeg -f <extension> -i pipe:0`` with no other input
+options. One unbroken stream is fed, so this under-measures answers that arrive
+fragment by fragment (docs/benchmarks.md explains).
 This measures the time from the first input byte to the first output byte for
 each input an engine could hand over, with speech arriving at 4x real time:
 

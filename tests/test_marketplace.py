@@ -39,8 +39,8 @@ def test_the_marketplace_takes_the_repository() -> None:
 
 
 def test_the_check_finds_what_the_marketplace_would_refuse(tmp_path: Path) -> None:
-    if not check()["marketplace"]:
-        assert AwesomeVersion(check()["version"]) < AwesomeVersion("2026.11.0")
+    if not (result := check())["marketplace"]:
+        assert AwesomeVersion(result["version"]) < AwesomeVersion("2026.11.0")
         return
     shutil.copytree(ROOT / "custom_components", tmp_path / "custom_components")
     (tmp_path / "hacs.json").write_text(
