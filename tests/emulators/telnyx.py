@@ -17,11 +17,13 @@ import base64
 from collections.abc import Callable, Mapping
 import copy
 from dataclasses import dataclass, field
+import io
 import json
 import logging
 import math
 import re
 from typing import Any, Final, Literal
+import wave
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -155,6 +157,9 @@ class TelnyxEmulatorConfig(EmulatorConfig):
     # known for the live server); every other client frame always does.
     keepalive_resets_idle: bool = True
     mp3_kbps: int = 96
+    # linear16 chunks each in a WAV header of their own (not documented either
+    # way; pipecat strips one), instead of bare samples.
+    linear16_wav_headers: bool = False
     # Close code after an error frame.
     error_close_code: int = WSCloseCode.INTERNAL_ERROR
 
@@ -645,6 +650,8 @@ class _TelnyxSession:
                 return self._abandon(segment)
             unsent += len(piece) / 2 / rate
             payload = piece if self.encoder is None else self.encoder.encode(piece)
+            if self.encoder is None and self.config.linear16_wav_headers:
+                payload = wav_file(piece, rate)
             if index == len(pieces) - 1 and self.encoder is not None:
                 payload += self.encoder.flush()
             if not payload:
@@ -741,3 +748,14 @@ class _TelnyxSession:
         transport = self.request.transport
         if transport is not None:
             transport.close()
+
+
+def wav_file(pcm: bytes, rate: int) -> bytes:
+    """Wrap 16-bit mono samples in a complete WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    return out.getvalue()

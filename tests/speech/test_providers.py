@@ -383,6 +383,48 @@ async def test_telnyx_frame_variants(
 
 
 @pytest.mark.parametrize("case", ["telnyx"], indirect=True)
+@pytest.mark.parametrize("wav_headers", [False, True])
+@pytest.mark.parametrize("rate", [16000, 48000])
+async def test_telnyx_natural_voices_stream_pcm(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: TelnyxEmulator,
+    wav_headers: bool,
+    rate: int,
+) -> None:
+    """linear16 at the asked rate: one WAV out, whether or not chunks carry headers."""
+    emulator.config.linear16_wav_headers = wav_headers
+    client = make_client(case, http, emulator)
+    options = SynthesisOptions(
+        voice="Telnyx.NaturalHD.astra",
+        audio_format=client.audio_format(
+            AudioEncoding.PCM_S16LE, rate, voice="Telnyx.NaturalHD.astra"
+        ),
+    )
+    assert options.audio_format.sample_rate == rate
+    audio = await collect(client.stream(TextFeed(ANSWER)(), options))
+    assert audio.audio.count(b"RIFF") == 1
+    assert decoded_seconds(audio.audio, "wav", rate) == pytest.approx(
+        audio_seconds(clean_text(ANSWER)), abs=0.3
+    )
+    session = emulator.sessions[-1]
+    assert (session.query["audio_format"], session.query["sample_rate"]) == (
+        "linear16",
+        str(rate),
+    )
+
+
+def test_telnyx_other_families_stay_mp3() -> None:
+    """KokoroTTS and the like answer in MP3 whatever is asked: never ask them for PCM."""
+    audio = TelnyxClient.audio_format(
+        AudioEncoding.PCM_S16LE, 16000, voice="Telnyx.KokoroTTS.af_heart"
+    )
+    assert audio.encoding is AudioEncoding.MP3
+    assert telnyx.speaks_pcm("telnyx.naturalhd.luna")
+    assert not telnyx.speaks_pcm("Telnyx.Qwen3TTS.x")
+
+
+@pytest.mark.parametrize("case", ["telnyx"], indirect=True)
 @pytest.mark.parametrize(
     ("voice", "message"),
     [("Telnyx.Ultra.nova", "cannot stream"), ("nobody", "refused voice")],
