@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.streaming_tts.formats import FormatHints, choose_format
+from custom_components.streaming_tts.formats import (
+    FormatHints,
+    choose_format,
+    flac_rate,
+)
 from custom_components.streaming_tts.speech import (
     AudioEncoding,
     AudioFormat,
@@ -40,12 +44,15 @@ KOKORO = "Telnyx.KokoroTTS.af_heart"
         (SmallestClient, "magnus", WAV16, True, AudioFormat(PCM, 16000)),
         (TelnyxClient, NATURAL, WAV16, True, AudioFormat(PCM, 16000)),
         (SarvamClient, "anushka", WAV16, True, AudioFormat(PCM, 16000)),
-        # 2026.11: other containers are converted from streaming WAV (unwrapped
-        # to raw PCM, so ffmpeg starts at once), at the best rate on offer.
-        (LmntClient, "leah", FLAC48, True, AudioFormat(PCM, 24000)),
-        (SmallestClient, "magnus", FLAC48, True, AudioFormat(PCM, 44100)),
-        (TelnyxClient, NATURAL, FLAC48, True, AudioFormat(PCM, 48000)),
-        (SarvamClient, "anushka", FLAC48, True, AudioFormat(PCM, 24000)),
+        # 2026.11: mono FLAC is written by the entity from bare samples at the
+        # best rate on offer; other containers (and stereo) are converted from
+        # streaming WAV (unwrapped to raw PCM, so ffmpeg starts at once).
+        (LmntClient, "leah", FLAC48, True, AudioFormat(PCM, 24000, raw=True)),
+        (SmallestClient, "magnus", FLAC48, True, RAW),
+        (TelnyxClient, NATURAL, FLAC48, True, AudioFormat(PCM, 48000, raw=True)),
+        (SarvamClient, "anushka", FLAC48, True, AudioFormat(PCM, 24000, raw=True)),
+        (LmntClient, "leah", FormatHints("flac", 48000, 2), True, AudioFormat(PCM, 24000)),
+        (LmntClient, "leah", FormatHints("ogg", 48000), True, AudioFormat(PCM, 24000)),
         (LmntClient, "leah", FormatHints("mp3", 48000, 2), True, AudioFormat(PCM, 24000)),
         (LmntClient, "leah", FormatHints(bitrate=64), True, AudioFormat(PCM, 24000)),
         # 2026.11, WAV the provider cannot make as asked: anything but WAV, so
@@ -84,7 +91,7 @@ def test_the_profile_rate_is_kept_where_nothing_is_asked() -> None:
     ) == AudioFormat(PCM, 24000)
     assert choose_format(
         SmallestClient, "magnus", FLAC48, 16000, trusted=True
-    ) == AudioFormat(PCM, 44100)
+    ) == AudioFormat(PCM, 44100, raw=True)
 
 
 def test_hints_are_read_leniently() -> None:
@@ -102,3 +109,27 @@ def test_hints_are_read_leniently() -> None:
     assert not PLAYER.shaped
     assert not FormatHints("flac", bitrate=128).shaped
     assert FormatHints("mp3", bitrate=128).shaped
+
+
+@pytest.mark.parametrize(
+    ("client", "voice", "hints", "trusted", "expected"),
+    [
+        (LmntClient, "leah", FLAC48, True, 48000),
+        (SmallestClient, "magnus", FormatHints("flac"), True, 44100),
+        (TelnyxClient, NATURAL, FormatHints("flac", 16000, 1), True, 16000),
+        (LmntClient, "leah", FLAC48, False, None),  # HA converts anyway
+        (LmntClient, "leah", FormatHints("flac", 48000, 2), True, None),
+        (LmntClient, "leah", FormatHints("flac", 48000, 1, 3), True, None),
+        (LmntClient, "leah", FormatHints("flac", 11025), True, None),
+        (TelnyxClient, KOKORO, FLAC48, True, None),  # MP3 only
+        (LmntClient, "leah", WAV16, True, None),
+    ],
+)  # fmt: skip
+def test_who_writes_flac(
+    client: type[StreamingClient],
+    voice: str,
+    hints: FormatHints,
+    trusted: bool,
+    expected: int | None,
+) -> None:
+    assert flac_rate(client, voice, hints, None, trusted=trusted) == expected

@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
+from custom_components.streaming_tts import tts as tts_platform
 from custom_components.streaming_tts.compat import FORMAT_HINTS
 from custom_components.streaming_tts.speech import Deadlines, SpeechRequestError
 from custom_components.streaming_tts.speech.text import clean_text
@@ -237,17 +238,26 @@ async def test_voices_for_the_pipeline_dropdown(
         ({"preferred_format": "mp3"}, "mp3", None, 1),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("trusted", [False, True], ids=["converted", "as-asked"])
 async def test_satellite_formats(
     hass: HomeAssistant,
     case: ProviderCase,
     loaded_entry: MockConfigEntry,
     emulator: EmulatorServer[Any],
+    monkeypatch: pytest.MonkeyPatch,
     options: dict[str, str | int],
     container: str,
     rate: int | None,
     channels: int,
+    trusted: bool,
 ) -> None:
-    """Satellites ask for a format and get exactly that, whoever converts it."""
+    """Satellites ask for a format and get exactly that, whoever converts it.
+
+    "as-asked" makes the entity choose as for 2026.11 (the entity's own FLAC,
+    WAV at the asked rate); the Home Assistant under test may still convert
+    it, which decodes it as any player would.
+    """
+    monkeypatch.setattr(tts_platform, "TRUSTS_ENGINE_FORMAT", trusted)
     stream = tts.async_create_stream(hass, case.engine, None, options)
     stream.async_set_message_stream(
         TextFeed("Turning on the kitchen lights.", interval=0)()

@@ -6,10 +6,12 @@ satellites ask for a container, a rate, a channel count and a sample size
 converted by Home Assistant's ffmpeg, and how soon that ffmpeg starts
 depends on what it is fed (see compat.TRUSTS_ENGINE_FORMAT):
 
-- From 2026.11, audio returned exactly as asked is not converted at all, and
-  a streaming WAV is unwrapped to raw PCM with a 32-byte probe, so ffmpeg
-  starts at once. So: WAV at the asked rate when the provider has that rate,
-  streaming WAV for every other container.
+- From 2026.11, audio returned exactly as asked is not converted at all. So:
+  WAV at the asked rate when the provider has that rate, and FLAC written by
+  the entity itself (speech.flac: starting an ffmpeg alone takes longer than
+  the first words), resampled where the provider lacks the rate. Every other
+  container is converted from a streaming WAV, which Home Assistant unwraps to
+  raw PCM with a 32-byte probe, so ffmpeg starts at once.
 - Before, any hint starts ffmpeg with its default probe, which waits for a
   fixed amount of input: at MP3's bitrate that is seconds of speech, which in
   an answer arrive sentence by sentence. Bare 16-bit PCM (which ffmpeg takes
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .speech import AudioEncoding, AudioFormat, StreamingClient
+from .speech.flac import FLAC_SAMPLE_RATES
 
 DEFAULT_CONTAINER: Final = "mp3"
 # What ffmpeg assumes of bare s16le input when told nothing else: Home
@@ -110,6 +113,31 @@ class _Offer:
         return self.mp3 if self.has_mp3 else self.pcm(None)
 
 
+def flac_rate(
+    client: type[StreamingClient],
+    voice: str,
+    hints: FormatHints,
+    sample_rate: int | None,
+    *,
+    trusted: bool,
+) -> int | None:
+    """Return the rate to write FLAC at ourselves, or None to leave FLAC to HA.
+
+    Only where Home Assistant takes the audio as asked (2026.11), for mono
+    16-bit FLAC, from a voice that streams PCM.
+    """
+    if not (
+        trusted
+        and hints.container == "flac"
+        and hints.channels in (None, 1)
+        and hints.sample_bytes in (None, 2)
+        and AudioEncoding.PCM_S16LE in client.voice_encodings(voice)
+    ):
+        return None
+    rate = hints.sample_rate or _Offer(client, voice).pcm(sample_rate).sample_rate
+    return rate if rate in FLAC_SAMPLE_RATES else None
+
+
 def choose_format(
     client: type[StreamingClient],
     voice: str,
@@ -129,6 +157,10 @@ def choose_format(
         return _as_made(offer, hints.container, sample_rate, trusted=trusted)
     if not trusted:
         return offer.converted_soonest
+    if flac_rate(client, voice, hints, sample_rate, trusted=trusted) is not None:
+        # Bare samples at the nearest rate on offer, for the entity's FLAC writer.
+        pcm = offer.pcm(hints.sample_rate or sample_rate)
+        return AudioFormat(pcm.encoding, pcm.sample_rate, raw=True)
     if hints.container == "wav":
         rate = hints.sample_rate or offer.pcm(sample_rate).sample_rate
         exact = offer.exact_pcm(rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
+import contextlib
 from typing import Any
 
 from homeassistant.components.tts import (
@@ -30,7 +31,7 @@ from .const import (
     PROVIDER_NAMES,
     SUBENTRY_VOICE,
 )
-from .formats import FormatHints, choose_format
+from .formats import FormatHints, choose_format, flac_rate
 from .issues import async_report_quota
 from .languages import ha_languages, provider_language
 from .options import (
@@ -51,6 +52,7 @@ from .speech import (
     SpeechVoiceError,
     SynthesisOptions,
 )
+from .speech.flac import FlacStreamWriter, Resampler
 
 # Synthesis is a network call per request; Home Assistant need not serialise them.
 PARALLEL_UPDATES = 0
@@ -80,6 +82,20 @@ async def async_setup_entry(
                 [StreamingTTSEntity(entry, subentry)],
                 config_subentry_id=subentry.subentry_id,
             )
+
+
+async def as_flac(
+    pcm: AsyncGenerator[bytes], from_rate: int, to_rate: int
+) -> AsyncGenerator[bytes]:
+    """Write bare 16-bit mono PCM as a FLAC stream at ``to_rate``, as it comes."""
+    resampler = Resampler(from_rate, to_rate)
+    writer = FlacStreamWriter(to_rate)
+    yield writer.header()
+    async with contextlib.aclosing(pcm):
+        async for chunk in pcm:
+            if blocks := writer.write(resampler.feed(chunk)):
+                yield blocks
+    yield writer.finish()
 
 
 def translate_error(err: SpeechError) -> HomeAssistantError:
@@ -150,8 +166,11 @@ class StreamingTTSEntity(TextToSpeechEntity):
 
     def _synthesis_options(
         self, language: str, options: Mapping[str, Any]
-    ) -> SynthesisOptions:
-        """Translate a request's language and options for the provider."""
+    ) -> tuple[SynthesisOptions, int | None]:
+        """Translate a request's language and options for the provider.
+
+        Also return the rate to write FLAC at, when the entity writes it itself.
+        """
         voice = str(options.get(ATTR_VOICE) or self._voice).strip()
         if not voice:
             raise ServiceValidationError(
@@ -180,19 +199,17 @@ class StreamingTTSEntity(TextToSpeechEntity):
                 },
             ) from None
         speed, sample_rate, extra = synthesis_settings(parsed)
+        provider = type(self._client)
+        hints = FormatHints.from_options(options)
         return SynthesisOptions(
             voice=voice,
             language=code,
             audio_format=choose_format(
-                type(self._client),
-                voice,
-                FormatHints.from_options(options),
-                sample_rate,
-                trusted=TRUSTS_ENGINE_FORMAT,
+                provider, voice, hints, sample_rate, trusted=TRUSTS_ENGINE_FORMAT
             ),
             speed=speed,
             extra=extra,
-        )
+        ), flac_rate(provider, voice, hints, sample_rate, trusted=TRUSTS_ENGINE_FORMAT)
 
     async def async_stream_tts_audio(
         self, request: TTSAudioRequest
@@ -204,16 +221,19 @@ class StreamingTTSEntity(TextToSpeechEntity):
         receives a byte, so that it becomes a clean error instead of an
         empty file.
         """
-        options = self._synthesis_options(request.language, request.options)
+        options, flac = self._synthesis_options(request.language, request.options)
         try:
             audio = self._client.stream(request.message_gen, options)
             first = await anext(audio, b"")
         except SpeechError as err:
             raise self._failed(err) from err
-        return TTSAudioResponse(
-            extension=options.audio_format.container,
-            data_gen=self._relay(first, audio),
-        )
+        data = self._relay(first, audio)
+        if flac is not None:
+            return TTSAudioResponse(
+                extension="flac",
+                data_gen=as_flac(data, options.audio_format.sample_rate, flac),
+            )
+        return TTSAudioResponse(extension=options.audio_format.container, data_gen=data)
 
     async def _relay(
         self, first: bytes, audio: AsyncGenerator[bytes]
