@@ -27,7 +27,10 @@ def requirements(domains: list[str]) -> list[str]:
         if domain in seen:
             continue
         seen.add(domain)
-        manifest = json.loads((COMPONENTS / domain / "manifest.json").read_text())
+        path = COMPONENTS / domain / "manifest.json"
+        if not path.is_file():
+            continue  # not in this Home Assistant version
+        manifest = json.loads(path.read_text())
         found.extend(r for r in manifest.get("requirements", []) if r not in found)
         pending.extend(manifest.get("dependencies", []))
     return sorted(found)
