@@ -58,6 +58,12 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
+async def chunks(*parts: str) -> AsyncGenerator[str]:
+    """Yield the parts as the writer's chunks, none of them joined."""
+    for part in parts:
+        yield part
+
+
 async def one(text: str) -> AsyncGenerator[str]:
     """A text stream of one chunk."""
     yield text
@@ -399,12 +405,10 @@ async def test_whitespace_chunks_between_messages(
 ) -> None:
     """What 2026.x sends around a tool call: a lone space between two messages."""
 
-    async def answer() -> AsyncGenerator[str]:
-        for chunk in ("Let me", " check.", " ", "\n", " ", "The light", " is on.", " "):
-            yield chunk
-
     stream = tts.async_create_stream(hass, case.engine, None)
-    stream.async_set_message_stream(answer())
+    stream.async_set_message_stream(
+        chunks("Let me", " check.", " ", "\n", " ", "The light", " is on.", " ")
+    )
     audio = (await collect(stream.async_stream_result())).audio
     spoken = words(emulator.sessions[-1].text)
     assert spoken == "Let me check. The light is on."
@@ -414,12 +418,8 @@ async def test_whitespace_chunks_between_messages(
 async def test_only_whitespace_is_nothing_to_speak(
     hass: HomeAssistant, case: ProviderCase, loaded_entry: MockConfigEntry
 ) -> None:
-    async def answer() -> AsyncGenerator[str]:
-        for chunk in (" ", "\n", " "):
-            yield chunk
-
     stream = tts.async_create_stream(hass, case.engine, None)
-    stream.async_set_message_stream(answer())
+    stream.async_set_message_stream(chunks(" ", "\n", " "))
     with pytest.raises(HomeAssistantError) as err:
         await collect(stream.async_stream_result())
     assert err.value.translation_key == "no_text"

@@ -36,10 +36,10 @@ FFMPEG_RAW_RATE: Final = 44100
 
 def _number(value: object) -> int | None:
     """Return a hint as an int; a hint that is not a number is no hint."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    with contextlib.suppress(TypeError, ValueError):
-        return int(value)  # type: ignore[call-overload, no-any-return]
+    with contextlib.suppress(ValueError):
+        return int(value)
     return None
 
 

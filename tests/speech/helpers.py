@@ -9,6 +9,12 @@ import json
 import subprocess
 import time
 
+from custom_components.streaming_tts.speech.audio import (
+    _BITRATES_V1,
+    _BITRATES_V2,
+    _SAMPLE_RATES,
+)
+
 ANSWER = (
     "Sure! The **living room** lights are on, and the thermostat is set to 21 degrees. "
     "Tomorrow will be sunny with a high of 24.5 degrees 🌞. "
@@ -92,17 +98,12 @@ def audio_shape(audio: bytes, container: str) -> tuple[int, int]:
     return int(stream["sample_rate"]), int(stream["channels"])
 
 
-_MPEG1_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-_MPEG2_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
-_MPEG_RATES = {
-    3: (44100, 48000, 32000),
-    2: (22050, 24000, 16000),
-    0: (11025, 12000, 8000),
-}
-
-
 def mp3_bitrates(audio: bytes) -> set[int]:
-    """Return the bitrates (bit/s) of the MPEG layer III frames in ``audio``."""
+    """Return the bitrates (bit/s) of the MPEG layer III frames in ``audio``.
+
+    Every byte after the ID3 tag must be a frame: a stray byte fails here,
+    where the library's clock would skip it. The tables are the library's.
+    """
     if audio[:3] == b"ID3":  # skip the tag: 10 bytes plus a syncsafe size
         size = 0
         for byte in audio[6:10]:
@@ -114,8 +115,8 @@ def mp3_bitrates(audio: bytes) -> set[int]:
         assert header[0] == 0xFF, f"no frame at {pos}"
         assert header[1] & 0xE0 == 0xE0, f"no frame at {pos}"
         version = (header[1] >> 3) & 0x3
-        kbps = (_MPEG1_KBPS if version == 3 else _MPEG2_KBPS)[header[2] >> 4]
-        rate = _MPEG_RATES[version][(header[2] >> 2) & 0x3]
+        kbps = (_BITRATES_V1 if version == 3 else _BITRATES_V2)[header[2] >> 4]
+        rate = _SAMPLE_RATES[version][(header[2] >> 2) & 0x3]
         padding = (header[2] >> 1) & 0x1
         found.add(kbps * 1000)
         pos += (144 if version == 3 else 72) * kbps * 1000 // rate + padding
