@@ -46,17 +46,10 @@ from .const import (
     CONF_VOICE,
     CONF_VOICE_LISTED,
     DOMAIN,
-    MODEL_LABELS,
-    PROVIDER_NAMES,
     SUBENTRY_VOICE,
 )
 from .languages import ha_languages
-from .options import (
-    InvalidOptionError,
-    option_fields,
-    parse_options,
-    synthesis_settings,
-)
+from .options import option_fields
 from .speech import (
     PROVIDERS,
     AudioEncoding,
@@ -64,6 +57,7 @@ from .speech import (
     SpeechConnectionError,
     SpeechError,
     SpeechRequestError,
+    SpeechSettingError,
     SpeechVoiceError,
     StreamingClient,
     SynthesisOptions,
@@ -86,11 +80,11 @@ USER_SCHEMA = vol.Schema(
         vol.Required(CONF_PROVIDER, default="lmnt"): SelectSelector(
             SelectSelectorConfig(
                 options=[
-                    SelectOptionDict(value=provider, label=name)
-                    for provider, name in PROVIDER_NAMES.items()
+                    SelectOptionDict(value=provider_id, label=client.provider)
+                    for provider_id, client in PROVIDERS.items()
                 ],
+                # Product names: shown as each provider module spells them.
                 mode=SelectSelectorMode.DROPDOWN,
-                translation_key=CONF_PROVIDER,
             )
         ),
         vol.Required(CONF_API_KEY): TextSelector(
@@ -113,11 +107,11 @@ USER_SCHEMA = vol.Schema(
 )
 
 
-def voice_label(voice: Voice) -> str:
+def voice_label(client: type[StreamingClient], voice: Voice) -> str:
     """Return a voice's name, with the models it speaks with, if only some."""
     if not voice.models:
         return voice.name
-    models = ", ".join(MODEL_LABELS.get(model, model) for model in voice.models)
+    models = ", ".join(client.model_label(model) for model in voice.models)
     return f"{voice.name} · {models}"
 
 
@@ -168,7 +162,9 @@ def profile_schema(
     fields[vol.Required(CONF_VOICE, default=voice or vol.UNDEFINED)] = SelectSelector(
         SelectSelectorConfig(
             options=[
-                SelectOptionDict(value=voice.voice_id, label=voice_label(voice))
+                SelectOptionDict(
+                    value=voice.voice_id, label=voice_label(type(client), voice)
+                )
                 for voice in voices
             ],
             mode=SelectSelectorMode.DROPDOWN,
@@ -190,17 +186,17 @@ def check_profile(
     if not voice:
         return {}, {CONF_VOICE: "voice_required"}
     try:
-        parsed = parse_options(type(client), user_input)
-    except InvalidOptionError as err:
+        settings = client.parse_settings(user_input)
+    except SpeechSettingError as err:
         return {}, {err.key: "invalid_option"}
-    speed, sample_rate, extra = synthesis_settings(parsed)
     try:
         client.check_options(
             SynthesisOptions(
                 voice=voice,
-                audio_format=client.audio_format(AudioEncoding.MP3, sample_rate),
-                speed=speed,
-                extra=extra,
+                audio_format=client.audio_format(
+                    AudioEncoding.MP3, settings.sample_rate
+                ),
+                settings=settings,
             )
         )
     except SpeechVoiceError:
@@ -211,14 +207,27 @@ def check_profile(
         CONF_VOICE: voice,
         CONF_VOICE_LISTED: any(v.voice_id == voice for v in voices),
         CONF_LANGUAGE: user_input[CONF_LANGUAGE],
-        **parsed,
+        **settings.chosen,
     }, {}
+
+
+def profile_placeholders(client: type[StreamingClient]) -> dict[str, str]:
+    """Return the voice-profile form's placeholders.
+
+    The provider's name, and for each setting the models that take it
+    (``<key>_models``).
+    """
+    placeholders = {"provider": client.provider}
+    for option in client.options:
+        models = [client.model_label(model) for model in option.models]
+        placeholders[f"{option.key}_models"] = ", ".join(models) or "all"
+    return placeholders
 
 
 def default_profile_name(provider: str, voices: list[Voice], voice: str) -> str:
     """Return "<Provider> <voice name>", the title suggested for a new profile."""
     name = next((v.name for v in voices if v.voice_id == voice), voice)
-    return f"{PROVIDER_NAMES[provider]} {name}"
+    return f"{provider} {name}"
 
 
 class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -291,13 +300,12 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Make the first voice profile: a voice, a language and the provider's settings."""
-        provider = self._data[CONF_PROVIDER]
         client = create_client(self.hass, self._data)
         errors: dict[str, str] = {}
         if user_input is not None:
             profile, errors = check_profile(client, self._voices, user_input)
             if not errors:
-                title = PROVIDER_NAMES[provider]
+                title = client.provider
                 return self.async_create_entry(
                     title=title,
                     data=self._data,
@@ -315,7 +323,7 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="voice",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
             errors=errors,
-            description_placeholders={"provider": PROVIDER_NAMES[provider]},
+            description_placeholders=profile_placeholders(type(client)),
         )
 
     async def async_step_reauth(
@@ -341,7 +349,7 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=KEY_SCHEMA,
             errors=errors,
             description_placeholders={
-                "provider": PROVIDER_NAMES[entry.data[CONF_PROVIDER]]
+                "provider": PROVIDERS[entry.data[CONF_PROVIDER]].provider
             },
         )
 
@@ -378,7 +386,7 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={
-                "provider": PROVIDER_NAMES[entry.data[CONF_PROVIDER]]
+                "provider": PROVIDERS[entry.data[CONF_PROVIDER]].provider
             },
         )
 
@@ -425,7 +433,6 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             return self.async_abort(reason="entry_not_loaded")
         client = entry.runtime_data.client
         voices = entry.runtime_data.voices
-        provider = entry.data[CONF_PROVIDER]
         reconfiguring = step_id == "reconfigure"
         subentry = self._get_reconfigure_subentry() if reconfiguring else None
         errors: dict[str, str] = {}
@@ -446,7 +453,7 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             subentry.title
             if subentry
             else default_profile_name(
-                provider, voices, voices[0].voice_id if voices else ""
+                client.provider, voices, voices[0].voice_id if voices else ""
             )
         )
         schema = profile_schema(self.hass, client, voices, current, name=name)
@@ -456,5 +463,5 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             step_id=step_id,
             data_schema=schema,
             errors=errors,
-            description_placeholders={"provider": PROVIDER_NAMES[provider]},
+            description_placeholders=profile_placeholders(type(client)),
         )

@@ -1,4 +1,7 @@
-"""Provider settings in Home Assistant: form fields, defaults, and reading requests."""
+"""Provider settings in Home Assistant forms: their fields and defaults.
+
+Reading them is the library's (StreamingClient.parse_settings).
+"""
 
 from __future__ import annotations
 
@@ -17,21 +20,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .compat import vol
-from .const import MODEL_LABELS
-from .speech import (
-    SAMPLE_RATE,
-    SPEED,
-    OptionValue,
-    ProviderOption,
-    StreamingClient,
-)
-
-
-def choice_label(option: ProviderOption, value: OptionValue) -> str:
-    """Return how a choice is shown in a dropdown."""
-    if option.key == SAMPLE_RATE:
-        return f"{value} Hz"
-    return MODEL_LABELS.get(str(value), str(value))
+from .speech import OptionValue, ProviderOption, StreamingClient
 
 
 def option_selector(option: ProviderOption) -> Selector[Any]:
@@ -40,9 +29,7 @@ def option_selector(option: ProviderOption) -> Selector[Any]:
         return SelectSelector(
             SelectSelectorConfig(
                 options=[
-                    SelectOptionDict(
-                        value=str(choice), label=choice_label(option, choice)
-                    )
+                    SelectOptionDict(value=str(choice), label=option.label(choice))
                     for choice in option.choices
                 ],
                 mode=SelectSelectorMode.DROPDOWN,
@@ -76,46 +63,3 @@ def option_defaults(
         option.key: configured.get(option.key, option.default)
         for option in client.options
     }
-
-
-def parse_options(
-    client: type[StreamingClient], values: Mapping[str, Any]
-) -> dict[str, OptionValue]:
-    """Return the provider's settings found in ``values``, each in its type.
-
-    Raises InvalidOptionError naming the first setting that is not allowed.
-    """
-    parsed: dict[str, OptionValue] = {}
-    for option in client.options:
-        if option.key not in values:
-            continue
-        try:
-            parsed[option.key] = option.parse(values[option.key])
-        except ValueError as err:
-            raise InvalidOptionError(option.key, values[option.key], str(err)) from None
-    return parsed
-
-
-def synthesis_settings(
-    parsed: Mapping[str, OptionValue],
-) -> tuple[float | None, int | None, dict[str, OptionValue]]:
-    """Split parsed settings into (speed, PCM sample rate, provider extras)."""
-    extra = dict(parsed)
-    speed = extra.pop(SPEED, None)
-    sample_rate = extra.pop(SAMPLE_RATE, None)
-    return (
-        None if speed is None else float(speed),
-        None if sample_rate is None else int(sample_rate),
-        extra,
-    )
-
-
-class InvalidOptionError(ValueError):
-    """A provider setting with a value it does not allow."""
-
-    def __init__(self, key: str, value: object, reason: str) -> None:
-        """Name the setting, the value and why it is refused."""
-        super().__init__(reason)
-        self.key = key
-        self.value = value
-        self.reason = reason

@@ -25,21 +25,14 @@ from .compat import FORMAT_HINTS, TRUSTS_ENGINE_FORMAT
 from .const import (
     CONF_LANGUAGE,
     CONF_MODEL,
-    CONF_PROVIDER,
     CONF_VOICE,
     DOMAIN,
-    PROVIDER_NAMES,
     SUBENTRY_VOICE,
 )
 from .formats import FormatHints, choose_format, flac_rate
 from .issues import async_report_quota
 from .languages import ha_languages, provider_language
-from .options import (
-    InvalidOptionError,
-    option_defaults,
-    parse_options,
-    synthesis_settings,
-)
+from .options import option_defaults
 from .speech import (
     SpeechAuthError,
     SpeechConnectionError,
@@ -48,6 +41,7 @@ from .speech import (
     SpeechQuotaError,
     SpeechRateLimitError,
     SpeechRequestError,
+    SpeechSettingError,
     SpeechTimeoutError,
     SpeechVoiceError,
     SynthesisOptions,
@@ -125,7 +119,6 @@ class StreamingTTSEntity(TextToSpeechEntity):
         """Describe the entity from its account and its voice profile."""
         self._entry = entry
         self._client = entry.runtime_data.client
-        provider = entry.data[CONF_PROVIDER]
         profile = subentry.data
         self._voice: str = profile[CONF_VOICE]
         provider_settings = type(self._client)
@@ -146,7 +139,7 @@ class StreamingTTSEntity(TextToSpeechEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
             name=subentry.title,
-            manufacturer=PROVIDER_NAMES[provider],
+            manufacturer=self._client.provider,
             model="Streaming text-to-speech",
             entry_type=DeviceEntryType.SERVICE,
         )
@@ -187,8 +180,8 @@ class StreamingTTSEntity(TextToSpeechEntity):
             key: value for key, value in options.items() if key not in FORMAT_HINTS
         }
         try:
-            parsed = parse_options(type(self._client), {**self._settings, **settings})
-        except InvalidOptionError as err:
+            chosen = self._client.parse_settings({**self._settings, **settings})
+        except SpeechSettingError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="invalid_option",
@@ -198,18 +191,17 @@ class StreamingTTSEntity(TextToSpeechEntity):
                     "reason": err.reason,
                 },
             ) from None
-        speed, sample_rate, extra = synthesis_settings(parsed)
         provider = type(self._client)
         hints = FormatHints.from_options(options)
+        rate = chosen.sample_rate
         return SynthesisOptions(
             voice=voice,
             language=code,
             audio_format=choose_format(
-                provider, voice, hints, sample_rate, trusted=TRUSTS_ENGINE_FORMAT
+                provider, voice, hints, rate, trusted=TRUSTS_ENGINE_FORMAT
             ),
-            speed=speed,
-            extra=extra,
-        ), flac_rate(provider, voice, hints, sample_rate, trusted=TRUSTS_ENGINE_FORMAT)
+            settings=chosen,
+        ), flac_rate(provider, voice, hints, rate, trusted=TRUSTS_ENGINE_FORMAT)
 
     async def async_stream_tts_audio(
         self, request: TTSAudioRequest

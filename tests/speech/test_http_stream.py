@@ -27,11 +27,11 @@ from custom_components.streaming_tts.speech.events import (
     StreamDone,
     audio_from_base64,
 )
-from custom_components.streaming_tts.speech.http_stream import (
+from custom_components.streaming_tts.speech.contract import (
     HttpRequest,
     HttpStreamProtocol,
-    stream_over_http,
 )
+from custom_components.streaming_tts.speech.http_stream import stream_over_http
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

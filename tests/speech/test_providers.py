@@ -86,7 +86,7 @@ def options_for(
         voice=voice,
         audio_format=client.audio_format(AudioEncoding.MP3),
         language=language,
-        extra=extra,
+        settings=client.parse_settings(extra),
     )
 
 
@@ -227,8 +227,9 @@ async def test_smallest_request_shape(
         voice="meher",
         audio_format=client.audio_format(AudioEncoding.PCM_S16LE, 44100),
         language="hi",
-        speed=1.25,
-        extra={smallest.MODEL: "lightning_v3.1_pro"},
+        settings=client.parse_settings(
+            {"speed": 1.25, smallest.MODEL: "lightning_v3.1_pro"}
+        ),
     )
     audio = await collect(client.stream(TextFeed(text)(), options))
     assert decoded_seconds(audio.audio, "wav", 44100) == pytest.approx(
@@ -339,7 +340,7 @@ async def test_telnyx_session_shape(
     options = SynthesisOptions(
         voice="Telnyx.NaturalHD.astra",
         audio_format=client.audio_format(AudioEncoding.PCM_S16LE),
-        speed=1.2,
+        settings=client.parse_settings({"speed": 1.2}),
     )
     assert options.audio_format.encoding is AudioEncoding.MP3  # MP3 only
     audio = await collect(client.stream(TextFeed(ANSWER, interval=0.005)(), options))
@@ -490,8 +491,9 @@ async def test_sarvam_config(
         voice=voice,
         audio_format=client.audio_format(AudioEncoding.MP3),
         language="hi-IN",
-        speed=0.8,
-        extra={sarvam.MODEL: model, sarvam.PITCH: 0.25, sarvam.LOUDNESS: 1.5},
+        settings=client.parse_settings(
+            {"speed": 0.8, sarvam.MODEL: model, sarvam.PITCH: 0.25, sarvam.LOUDNESS: 1.5}
+        ),
     )
     audio = await collect(client.stream(TextFeed(ANSWER)(), options))
     assert decoded_seconds(audio.audio) == pytest.approx(

@@ -24,7 +24,7 @@ from custom_components.streaming_tts.speech.errors import (
     message_error,
     redact,
 )
-from custom_components.streaming_tts.speech.session import check_base_url, websocket_url
+from custom_components.streaming_tts.speech.urls import check_base_url, websocket_url
 
 
 @pytest.mark.parametrize(

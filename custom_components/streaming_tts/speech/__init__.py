@@ -2,9 +2,11 @@
 
 Text goes to the provider while it is still being written; audio comes back
 while the provider is still producing it. No Home Assistant imports: this
-package stands on its own.
+package stands on its own. CONTRIBUTING.md (at the repository's root) maps
+its files.
 """
 
+from .client import StreamingClient
 from .errors import (
     SpeechAuthError,
     SpeechConnectionError,
@@ -15,43 +17,49 @@ from .errors import (
     SpeechQuotaError,
     SpeechRateLimitError,
     SpeechRequestError,
+    SpeechSettingError,
     SpeechTimeoutError,
     SpeechVoiceError,
 )
 from .lmnt import LmntClient
 from .models import (
+    SENTENCE_FLUSHES,
     AudioEncoding,
     AudioFormat,
     Deadlines,
-    OptionValue,
-    ProviderOption,
+    FlushPolicy,
     SynthesisOptions,
     Voice,
 )
+from .registry import PROVIDERS
 from .sarvam import SarvamClient
-from .session import SAMPLE_RATE, SPEED, StreamingClient, check_base_url
+from .settings import (
+    MODEL,
+    SAMPLE_RATE,
+    SPEED,
+    OptionValue,
+    ProviderOption,
+    Settings,
+)
 from .smallest import SmallestClient
 from .telnyx import TelnyxClient
-
-#: Every provider client, by the id used in configuration.
-PROVIDERS: dict[str, type[StreamingClient]] = {
-    "lmnt": LmntClient,
-    "smallest": SmallestClient,
-    "telnyx": TelnyxClient,
-    "sarvam": SarvamClient,
-}
+from .urls import check_base_url
 
 __all__ = [
+    "MODEL",
     "PROVIDERS",
     "SAMPLE_RATE",
+    "SENTENCE_FLUSHES",
     "SPEED",
     "AudioEncoding",
     "AudioFormat",
     "Deadlines",
+    "FlushPolicy",
     "LmntClient",
     "OptionValue",
     "ProviderOption",
     "SarvamClient",
+    "Settings",
     "SmallestClient",
     "SpeechAuthError",
     "SpeechConnectionError",
@@ -62,6 +70,7 @@ __all__ = [
     "SpeechQuotaError",
     "SpeechRateLimitError",
     "SpeechRequestError",
+    "SpeechSettingError",
     "SpeechTimeoutError",
     "SpeechVoiceError",
     "StreamingClient",

@@ -57,6 +57,17 @@ class SpeechRequestError(SpeechError):
     """The provider refused the request's parameters (language, format...)."""
 
 
+class SpeechSettingError(SpeechRequestError):
+    """A setting (speed, model...) the provider does not have, or a value it does not allow."""
+
+    def __init__(self, provider: str, key: str, value: object, reason: str) -> None:
+        """Name the setting, the value and why it is refused."""
+        super().__init__(f"{provider}: {reason}", provider=provider)
+        self.key = key
+        self.value = value
+        self.reason = reason
+
+
 class SpeechNoTextError(SpeechRequestError):
     """Nothing is left to speak once markup, emoji and whitespace are removed."""
 

@@ -8,17 +8,16 @@ hears the first sentence while the writer is on the next one.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 import contextlib
-from dataclasses import dataclass
 import json
 import logging
 from typing import Any, Final
 
 import aiohttp
 
+from .contract import HttpStreamProtocol
 from .errors import (
     SpeechConnectionError,
     SpeechError,
@@ -26,9 +25,8 @@ from .errors import (
     SpeechProtocolError,
     SpeechTimeoutError,
     error_detail,
-    http_status_error,
 )
-from .events import AudioChunk, JSONMessage, ProviderEvent, StreamDone
+from .events import AudioChunk, JSONMessage, StreamDone
 from .models import Deadlines
 from .text import text_fragments
 
@@ -36,35 +34,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # A sentence longer than this is posted in parts, at word boundaries.
 MAX_SEGMENT_CHARS: Final = 400
-
-
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """One POST that speaks a segment of text."""
-
-    url: str
-    headers: dict[str, str]
-    body: JSONMessage
-
-
-class HttpStreamProtocol(ABC):
-    """How one provider spells a streamed synthesis of one text over HTTP."""
-
-    provider: str
-    #: Longest text one request may carry, or None.
-    max_text_chars: int | None = None
-
-    @abstractmethod
-    def request(self, text: str) -> HttpRequest:
-        """Return the request that speaks ``text``."""
-
-    @abstractmethod
-    def on_event(self, data: JSONMessage) -> Iterable[ProviderEvent]:
-        """Read one event's JSON data; raise a SpeechError for errors."""
-
-    def error(self, status: int, detail: str) -> SpeechError:
-        """Map an HTTP error status (and the provider's message) to an error."""
-        return http_status_error(self.provider, status, detail)
 
 
 async def stream_over_http(

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 import logging
 from typing import Any, Final
 
+from .client import StreamingClient
+from .contract import WireProtocol
 from .errors import (
     MAX_ERROR_TEXT,
     SpeechAuthError,
@@ -20,14 +22,14 @@ from .errors import (
     SpeechRateLimitError,
     SpeechRequestError,
     SpeechVoiceError,
-    redact,
 )
 from .events import AudioChunk, FlushDone, JSONMessage, Progress, ProviderEvent
 from .models import AudioEncoding, SynthesisOptions, Voice
-from .session import StreamingClient, WireProtocol, websocket_url
+from .urls import websocket_url
 
 _LOGGER = logging.getLogger(__name__)
 
+PROVIDER: Final = "LMNT"
 DEFAULT_BASE_URL: Final = "https://api.lmnt.com"
 STREAM_PATH: Final = "/v1/ai/speech/stream"
 VOICES_PATH: Final = "/v1/ai/voice/list"
@@ -54,31 +56,29 @@ _ERRORS: Final[Mapping[str, type[SpeechError]]] = {
 class LmntProtocol(WireProtocol):
     """One LMNT speech session."""
 
-    provider = "LMNT"
+    provider = PROVIDER
 
     def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
-        """Describe a session for ``options`` (already validated)."""
-        self._base_url = base_url
-        self._api_key = api_key
-        self._options = options
+        """Describe a session for ``options``; flushes are numbered from 1."""
+        super().__init__(base_url, api_key, options)
         self._nonce = 0
 
     def url(self) -> str:
         """Return the sessions endpoint."""
-        return websocket_url(self._base_url, STREAM_PATH)
+        return websocket_url(self.base_url, STREAM_PATH)
 
     def open(self) -> list[JSONMessage]:
         """Return the init message, which carries the key."""
-        audio = self._options.audio_format
+        audio = self.options.audio_format
         init: dict[str, Any] = {
-            "X-API-Key": self._api_key,
+            "X-API-Key": self.api_key,
             "lmnt-version": API_VERSION,
-            "voice": self._options.voice,
+            "voice": self.options.voice,
             "format": ENCODINGS[audio.encoding],
             "sample_rate": audio.sample_rate,
         }
-        if self._options.language:
-            init["language"] = self._options.language
+        if self.options.language:
+            init["language"] = self.options.language
         return [init]
 
     def text(self, text: str) -> list[JSONMessage]:
@@ -122,26 +122,27 @@ class LmntProtocol(WireProtocol):
             text = str(error.get("message", "")) or slug
         else:  # the older protocol spells errors as {"error": "<text>"}
             slug, text = "", str(error)
-        text = redact(text, (self._api_key,))[:MAX_ERROR_TEXT]
         error_type = _ERRORS.get(slug, SpeechProviderError)
-        return error_type(f"LMNT: {text}", provider=self.provider)
+        return error_type(f"{PROVIDER}: {text[:MAX_ERROR_TEXT]}", provider=PROVIDER)
 
 
 class LmntClient(StreamingClient):
     """Client for LMNT's streaming speech API."""
 
-    provider = "LMNT"
+    provider_id = "lmnt"
+    provider = PROVIDER
     default_base_url = DEFAULT_BASE_URL
     languages = LANGUAGES
     pcm_sample_rates = (24000, 16000, 8000)
     mp3_sample_rate = 24000
     # The sessions protocol has no speed or other voice settings.
     options = ()
+    wire_protocol = LmntProtocol
 
     def _rest_headers(self) -> dict[str, str]:
         return {"X-API-Key": self._api_key, "lmnt-version": API_VERSION}
 
-    async def list_voices(self) -> list[Voice]:
+    async def _fetch_voices(self) -> list[Voice]:
         """Return the voices this account can use (system, own and shared)."""
         items = await self._voice_items(
             VOICES_PATH, id_key="id", params={"owner": "all", "starred": "false"}
@@ -158,6 +159,3 @@ class LmntClient(StreamingClient):
             if item.get("state", "ready") == "ready"
         ]
         return sorted(voices, key=lambda voice: voice.name.casefold())
-
-    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
-        return LmntProtocol(self.base_url, self._api_key, options)

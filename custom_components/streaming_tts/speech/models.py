@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-import math
+
+from .settings import Settings
 
 
 class AudioEncoding(StrEnum):
@@ -64,62 +63,19 @@ class Voice:
     models: tuple[str, ...] = ()
 
 
-type OptionValue = str | int | float
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderOption:
-    """A setting of one provider that users may choose (a model, a speed, a pitch).
-
-    Either ``choices`` (the allowed values) or a ``minimum``..``maximum`` range.
-    """
-
-    key: str
-    default: OptionValue
-    choices: tuple[OptionValue, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    step: float = 0.05
-
-    def parse(self, value: object) -> OptionValue:
-        """Return ``value`` as this option's type; raise ValueError if not allowed.
-
-        Values may come as text (from a form or a service call).
-        """
-        if self.choices:
-            for choice in self.choices:
-                if str(value).strip() == str(choice):
-                    return choice
-            raise ValueError(
-                f"{self.key} must be one of {', '.join(map(str, self.choices))}"
-            )
-        number = math.nan
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            with contextlib.suppress(ValueError):
-                number = float(value)
-        if math.isnan(number):
-            raise ValueError(f"{self.key} must be a number")
-        low = self.minimum if self.minimum is not None else float("-inf")
-        high = self.maximum if self.maximum is not None else float("inf")
-        if not low <= number <= high:
-            raise ValueError(f"{self.key} must be between {low:g} and {high:g}")
-        return number
-
-
 @dataclass(frozen=True, slots=True)
 class SynthesisOptions:
     """What one synthesis asks of a provider.
 
     ``language`` is the provider's own code (or ``None`` for its default);
-    ``extra`` holds provider-specific settings (a model name, a pitch) that the
-    provider module validates itself.
+    ``settings`` are the provider's settings, parsed by its client's
+    ``parse_settings``.
     """
 
     voice: str
     audio_format: AudioFormat
     language: str | None = None
-    speed: float | None = None
-    extra: Mapping[str, OptionValue] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from .audio import strip_wav_header
+from .client import StreamingClient
+from .contract import WireProtocol
 from .errors import (
     SpeechError,
     SpeechRequestError,
@@ -33,13 +35,14 @@ from .events import (
     ProviderEvent,
     audio_from_base64,
 )
-from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
+from .models import AudioEncoding, SynthesisOptions, Voice
 from .sarvam_voices import SPEAKERS, V2, V3, V4_FLASH
-from .session import SPEED, StreamingClient, WireProtocol, websocket_url
+from .settings import MODEL, SPEED, ProviderOption
+from .urls import websocket_url
 
 _LOGGER = logging.getLogger(__name__)
 
-PROVIDER: Final = "Sarvam"
+PROVIDER: Final = "Sarvam AI"
 DEFAULT_BASE_URL: Final = "https://api.sarvam.ai"
 STREAM_PATH: Final = "/text-to-speech/ws"
 VOICES_PATH: Final = "/voices"
@@ -51,12 +54,23 @@ KEEPALIVE_INTERVAL: Final = 20.0
 MIN_BUFFER_SIZE: Final = 50
 MAX_CHUNK_LENGTH: Final = 150
 
-MODEL: Final = "model"
 PITCH: Final = "pitch"
 LOUDNESS: Final = "loudness"
-MODELS: Final = (V3, V4_FLASH, V2)
+#: The Bulbul models, by id, with the names the provider gives them.
+MODEL_NAMES: Final = {V3: "Bulbul v3", V4_FLASH: "Bulbul v4 Flash", V2: "Bulbul v2"}
+MODELS: Final = tuple(MODEL_NAMES)
 # Only these models take pitch and loudness; v3 ignores them.
-TUNABLE_MODELS: Final = frozenset({V2, V4_FLASH})
+TUNABLE_MODELS: Final = (V4_FLASH, V2)
+SPEED_OPTION: Final = ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0)
+MODEL_OPTION: Final = ProviderOption(
+    MODEL, MODELS[0], choices=MODELS, labels=MODEL_NAMES
+)
+PITCH_OPTION: Final = ProviderOption(
+    PITCH, 0.0, minimum=-0.75, maximum=0.75, models=TUNABLE_MODELS
+)
+LOUDNESS_OPTION: Final = ProviderOption(
+    LOUDNESS, 1.0, minimum=0.3, maximum=3.0, models=TUNABLE_MODELS
+)
 LANGUAGES: Final = (
     "bn-IN", "en-IN", "gu-IN", "hi-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN",
     "pa-IN", "ta-IN", "te-IN",
@@ -92,31 +106,28 @@ class SarvamProtocol(WireProtocol):
     # Finals are counted at the end, not relied on for pacing mid-text.
     acks_flushes = False
 
-    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
-        """Describe a synthesis for ``options`` (already validated)."""
-        self._base_url = base_url
-        self._api_key = api_key
-        self._options = options
-        self._model = str(options.extra.get(MODEL, MODELS[0]))
+    @property
+    def _model(self) -> str:
+        return str(self.options.settings.value(MODEL_OPTION))
 
     def url(self) -> str:
         """Return the endpoint; the completion event tells when a flush is spoken."""
         query = urlencode({"model": self._model, "send_completion_event": "true"})
-        return f"{websocket_url(self._base_url, STREAM_PATH)}?{query}"
+        return f"{websocket_url(self.base_url, STREAM_PATH)}?{query}"
 
     def headers(self) -> Mapping[str, str]:
         """Authenticate the upgrade: not Bearer, Sarvam's own header."""
-        return {"api-subscription-key": self._api_key}
+        return {"api-subscription-key": self.api_key}
 
     def open(self) -> list[JSONMessage]:
         """Return the config message."""
-        options = self._options
+        options = self.options
         audio = options.audio_format
         config: dict[str, Any] = {
             # The newest SDK's spelling (older ones sent target_language_code).
             "language_code": options.language or "en-IN",
             "speaker": options.voice,
-            "pace": options.speed if options.speed is not None else 1.0,
+            "pace": options.settings.value(SPEED_OPTION),
             "speech_sample_rate": audio.sample_rate,
             "output_audio_codec": "mp3"
             if audio.encoding is AudioEncoding.MP3
@@ -127,8 +138,8 @@ class SarvamProtocol(WireProtocol):
             "enable_preprocessing": True,
         }
         if self._model in TUNABLE_MODELS:
-            config[PITCH] = options.extra.get(PITCH, 0.0)
-            config[LOUDNESS] = options.extra.get(LOUDNESS, 1.0)
+            config[PITCH] = options.settings.value(PITCH_OPTION)
+            config[LOUDNESS] = options.settings.value(LOUDNESS_OPTION)
         return [{"type": "config", "data": config}]
 
     def text(self, text: str) -> list[JSONMessage]:
@@ -156,7 +167,7 @@ class SarvamProtocol(WireProtocol):
             raise self._error(data)
         if kind == "audio":
             chunk = audio_from_base64(PROVIDER, data.get("audio"))
-            if self._options.audio_format.encoding is AudioEncoding.PCM_S16LE:
+            if self.options.audio_format.encoding is AudioEncoding.PCM_S16LE:
                 # Whether PCM chunks carry a WAV header is not documented.
                 return (AudioChunk(strip_wav_header(chunk.data)),)
             return (chunk,)
@@ -179,22 +190,19 @@ class SarvamProtocol(WireProtocol):
 class SarvamClient(StreamingClient):
     """Client for Sarvam's Bulbul streaming speech."""
 
+    provider_id = "sarvam"
     provider = PROVIDER
     default_base_url = DEFAULT_BASE_URL
     languages = LANGUAGES
     pcm_sample_rates = (24000, 22050, 16000, 8000)
     mp3_sample_rate = 24000
-    options = (
-        ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),
-        ProviderOption(MODEL, MODELS[0], choices=MODELS),
-        ProviderOption(PITCH, 0.0, minimum=-0.75, maximum=0.75),
-        ProviderOption(LOUDNESS, 1.0, minimum=0.3, maximum=3.0),
-    )
+    options = (SPEED_OPTION, MODEL_OPTION, PITCH_OPTION, LOUDNESS_OPTION)
+    wire_protocol = SarvamProtocol
 
     def _rest_headers(self) -> dict[str, str]:
         return {"api-subscription-key": self._api_key}
 
-    async def list_voices(self) -> list[Voice]:
+    async def _fetch_voices(self) -> list[Voice]:
         """Return the built-in speakers and the workspace's cloned voices.
 
         This also checks the key: through the voices endpoint, or where that
@@ -223,7 +231,7 @@ class SarvamClient(StreamingClient):
     def check_options(self, options: SynthesisOptions) -> None:
         """Also refuse a built-in speaker of another model before connecting."""
         super().check_options(options)
-        model = str(options.extra.get(MODEL, MODELS[0]))
+        model = str(options.settings.value(MODEL_OPTION))
         known = any(options.voice in speakers for speakers in SPEAKERS.values())
         if known and options.voice not in SPEAKERS[model]:
             raise SpeechVoiceError(
@@ -238,8 +246,4 @@ class SarvamClient(StreamingClient):
             audio_format=self.audio_format(AudioEncoding.MP3),
             language="en-IN",
         )
-        ws = await self._open(self._protocol(options))
-        await self._close(ws)
-
-    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
-        return SarvamProtocol(self.base_url, self._api_key, options)
+        await self.check_connection(options)

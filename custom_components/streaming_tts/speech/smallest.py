@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 import logging
 from typing import Any, Final
 
+from .client import StreamingClient
+from .contract import HttpRequest, HttpStreamProtocol, WireProtocol, bearer
 from .errors import SpeechError, SpeechProtocolError, message_error
 from .events import (
     AudioChunk,
@@ -26,28 +28,32 @@ from .events import (
     StreamDone,
     audio_from_base64,
 )
-from .http_stream import HttpRequest, HttpStreamProtocol
-from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
-from .session import (
-    SAMPLE_RATE,
-    SPEED,
-    StreamingClient,
-    WireProtocol,
-    bearer,
-    websocket_url,
-)
+from .models import AudioEncoding, SynthesisOptions, Voice
+from .settings import MODEL, SAMPLE_RATE, SPEED, ProviderOption
+from .urls import websocket_url
 
 _LOGGER = logging.getLogger(__name__)
 
-PROVIDER: Final = "Smallest.ai"
+PROVIDER: Final = "Smallest.ai Waves"
 DEFAULT_BASE_URL: Final = "https://api.smallest.ai"
 LIVE_PATH: Final = "/waves/v1/tts/live"
 VOICES_PATH: Final = "/waves/v1/lightning-v3.1/get_voices"
-MODEL: Final = "model"
-MODELS: Final = ("lightning_v3.1", "lightning_v3.1_pro")
+#: The Lightning models, by id, with the names the provider gives them.
+MODEL_NAMES: Final = {
+    "lightning_v3.1": "Lightning v3.1",
+    "lightning_v3.1_pro": "Lightning v3.1 Pro",
+}
+MODELS: Final = tuple(MODEL_NAMES)
 # 44.1 kHz first: the provider's own default, and the rate raw PCM needs to
 # reach Home Assistant's converter without a WAV header (see the entity).
 SAMPLE_RATES: Final = (44100, 24000, 16000, 8000)
+SPEED_OPTION: Final = ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0)
+MODEL_OPTION: Final = ProviderOption(
+    MODEL, MODELS[0], choices=MODELS, labels=MODEL_NAMES
+)
+SAMPLE_RATE_OPTION: Final = ProviderOption(
+    SAMPLE_RATE, SAMPLE_RATES[0], choices=SAMPLE_RATES, unit="Hz"
+)
 LANGUAGES: Final = (
     "ar", "bn", "de", "el", "en", "es", "fi", "fr", "gu", "hi", "id", "it", "ja",
     "kn", "ko", "ml", "mr", "ms", "nl", "no", "or", "pa", "pl", "pt", "ru", "sv",
@@ -65,9 +71,9 @@ def _request(options: SynthesisOptions, text: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "voice_id": options.voice,
         "text": text,
-        "model": options.extra.get(MODEL, MODELS[0]),
+        "model": options.settings.value(MODEL_OPTION),
         "sample_rate": options.audio_format.sample_rate,
-        "speed": options.speed if options.speed is not None else 1.0,
+        "speed": options.settings.value(SPEED_OPTION),
     }
     if options.language:
         body["language"] = options.language
@@ -109,26 +115,20 @@ class SmallestProtocol(WireProtocol):
     acks_flushes = False
     keepalive_interval = KEEPALIVE_INTERVAL
 
-    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
-        """Describe a request for ``options`` (already validated)."""
-        self._base_url = base_url
-        self._api_key = api_key
-        self._options = options
-
     def url(self) -> str:
         """Return the live endpoint."""
-        return websocket_url(self._base_url, LIVE_PATH)
+        return websocket_url(self.base_url, LIVE_PATH)
 
     def headers(self) -> Mapping[str, str]:
         """Authenticate the upgrade."""
-        return bearer(self._api_key)
+        return bearer(self.api_key)
 
     def open(self) -> list[JSONMessage]:
         """Nothing: every request carries its own settings."""
         return []
 
     def _message(self, text: str, *, more: bool, flush: bool) -> JSONMessage:
-        return {**_request(self._options, text), "continue": more, "flush": flush}
+        return {**_request(self.options, text), "continue": more, "flush": flush}
 
     def text(self, text: str) -> list[JSONMessage]:
         """Append text to the request."""
@@ -173,7 +173,7 @@ class SmallestProtocol(WireProtocol):
         status = error.status
         if status is None or not (status < 400 or status in _NO_WEBSOCKET):
             return None
-        return SmallestSse(self._base_url, self._api_key, self._options)
+        return SmallestSse(self.base_url, self.api_key, self.options)
 
 
 class SmallestSse(HttpStreamProtocol):
@@ -181,18 +181,12 @@ class SmallestSse(HttpStreamProtocol):
 
     provider = PROVIDER
 
-    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
-        """Describe requests for ``options`` (already validated)."""
-        self._base_url = base_url
-        self._api_key = api_key
-        self._options = options
-
     def request(self, text: str) -> HttpRequest:
         """Return the POST that speaks ``text``."""
         return HttpRequest(
-            url=f"{self._base_url}{LIVE_PATH}",
-            headers={**bearer(self._api_key), "Accept": "text/event-stream"},
-            body={**_request(self._options, text), "output_format": "pcm"},
+            url=f"{self.base_url}{LIVE_PATH}",
+            headers={**bearer(self.api_key), "Accept": "text/event-stream"},
+            body={**_request(self.options, text), "output_format": "pcm"},
         )
 
     def error(self, status: int, detail: str) -> SpeechError:
@@ -214,6 +208,7 @@ class SmallestSse(HttpStreamProtocol):
 class SmallestClient(StreamingClient):
     """Client for Smallest.ai Waves streaming speech."""
 
+    provider_id = "smallest"
     provider = PROVIDER
     default_base_url = DEFAULT_BASE_URL
     languages = LANGUAGES
@@ -221,13 +216,10 @@ class SmallestClient(StreamingClient):
     mp3_sample_rate = 24000
     # Audio over the WebSocket is PCM; other formats there are not documented.
     encodings = frozenset({AudioEncoding.PCM_S16LE})
-    options = (
-        ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),
-        ProviderOption(MODEL, MODELS[0], choices=MODELS),
-        ProviderOption(SAMPLE_RATE, SAMPLE_RATES[0], choices=SAMPLE_RATES),
-    )
+    options = (SPEED_OPTION, MODEL_OPTION, SAMPLE_RATE_OPTION)
+    wire_protocol = SmallestProtocol
 
-    async def list_voices(self) -> list[Voice]:
+    async def _fetch_voices(self) -> list[Voice]:
         """Return the Lightning voices (standard and Pro together)."""
         voices = []
         for item in await self._voice_items(VOICES_PATH, "voices", id_key="voiceId"):
@@ -245,6 +237,3 @@ class SmallestClient(StreamingClient):
                 )
             )
         return sorted(voices, key=lambda voice: voice.name.casefold())
-
-    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
-        return SmallestProtocol(self.base_url, self._api_key, options)

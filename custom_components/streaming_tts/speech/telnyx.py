@@ -16,6 +16,8 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from .audio import strip_wav_header
+from .client import StreamingClient
+from .contract import WireProtocol, bearer
 from .errors import (
     SpeechError,
     SpeechVoiceError,
@@ -29,8 +31,9 @@ from .events import (
     ProviderEvent,
     audio_from_base64,
 )
-from .models import AudioEncoding, ProviderOption, SynthesisOptions, Voice
-from .session import SPEED, StreamingClient, WireProtocol, bearer, websocket_url
+from .models import AudioEncoding, Voice
+from .settings import SPEED, ProviderOption
+from .urls import websocket_url
 
 PROVIDER: Final = "Telnyx"
 DEFAULT_BASE_URL: Final = "https://api.telnyx.com"
@@ -53,6 +56,7 @@ LANGUAGES: Final = (
 # answer in MP3 whatever is asked for.
 PCM_FAMILIES: Final = ("telnyx.natural.", "telnyx.naturalhd.")
 PCM_SAMPLE_RATES: Final = (24000, 48000, 44100, 22050, 16000, 8000)
+SPEED_OPTION: Final = ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0)
 
 
 def speaks_pcm(voice_id: str) -> bool:
@@ -76,35 +80,29 @@ class TelnyxProtocol(WireProtocol):
     counts_answers = False
     keepalive_interval = KEEPALIVE_INTERVAL
 
-    def __init__(self, base_url: str, api_key: str, options: SynthesisOptions) -> None:
-        """Describe an utterance for ``options`` (already validated)."""
-        self._base_url = base_url
-        self._api_key = api_key
-        self._options = options
-
     def url(self) -> str:
         """Return the endpoint, with the session's fixed settings in the query."""
-        audio = self._options.audio_format
+        audio = self.options.audio_format
         pcm = audio.encoding is AudioEncoding.PCM_S16LE
         query = urlencode(
             {
-                "voice": self._options.voice,
+                "voice": self.options.voice,
                 "audio_format": "linear16" if pcm else "mp3",
                 **({"sample_rate": audio.sample_rate} if pcm else {}),
                 "inactivity_timeout": INACTIVITY_TIMEOUT,
             }
         )
-        return f"{websocket_url(self._base_url, STREAM_PATH)}?{query}"
+        return f"{websocket_url(self.base_url, STREAM_PATH)}?{query}"
 
     def headers(self) -> Mapping[str, str]:
         """Authenticate the upgrade."""
-        return bearer(self._api_key)
+        return bearer(self.api_key)
 
     def open(self) -> list[JSONMessage]:
         """Return the handshake: one space, with the voice settings."""
         handshake: dict[str, Any] = {"text": " "}
-        if self._options.speed is not None:
-            handshake["voice_settings"] = {"voice_speed": self._options.speed}
+        if (speed := self.options.settings.speed) is not None:
+            handshake["voice_settings"] = {"voice_speed": speed}
         return [handshake]
 
     def text(self, text: str) -> list[JSONMessage]:
@@ -137,10 +135,7 @@ class TelnyxProtocol(WireProtocol):
         if error or message.get("type") == "error":
             raise message_error(PROVIDER, str(error or "unknown error"))
         chunk = audio_from_base64(PROVIDER, message.get("audio"))
-        if (
-            chunk.data
-            and self._options.audio_format.encoding is AudioEncoding.PCM_S16LE
-        ):
+        if chunk.data and self.options.audio_format.encoding is AudioEncoding.PCM_S16LE:
             # Whether linear16 chunks carry a WAV header is not documented.
             chunk = replace(chunk, data=strip_wav_header(chunk.data))
         if chunk.data:
@@ -149,7 +144,7 @@ class TelnyxProtocol(WireProtocol):
 
     def handshake_error(self, status: int) -> SpeechError:
         """Explain the refusals the speech endpoint documents."""
-        voice = self._options.voice
+        voice = self.options.voice
         if status == 403:
             return SpeechVoiceError(
                 f"{PROVIDER} will not stream voice {voice!r}: Ultra voices, and "
@@ -168,12 +163,15 @@ class TelnyxProtocol(WireProtocol):
 class TelnyxClient(StreamingClient):
     """Client for Telnyx streaming text-to-speech."""
 
+    provider_id = "telnyx"
     provider = PROVIDER
     default_base_url = DEFAULT_BASE_URL
     languages = LANGUAGES
     pcm_sample_rates = PCM_SAMPLE_RATES
     mp3_sample_rate = 24000
     encodings = frozenset({AudioEncoding.MP3})
+    options = (SPEED_OPTION,)
+    wire_protocol = TelnyxProtocol
 
     @classmethod
     def voice_encodings(cls, voice: str) -> frozenset[AudioEncoding]:
@@ -182,9 +180,7 @@ class TelnyxClient(StreamingClient):
             return frozenset(AudioEncoding)
         return cls.encodings
 
-    options = (ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0),)
-
-    async def list_voices(self) -> list[Voice]:
+    async def _fetch_voices(self) -> list[Voice]:
         """Return the voices that can stream, with their compound ids."""
         voices = []
         for item in await self._voice_items(VOICES_PATH, "voices", id_key="voice_id"):
@@ -206,6 +202,3 @@ class TelnyxClient(StreamingClient):
                 )
             )
         return sorted(voices, key=lambda voice: voice.voice_id.casefold())
-
-    def _protocol(self, options: SynthesisOptions) -> WireProtocol:
-        return TelnyxProtocol(self.base_url, self._api_key, options)
