@@ -53,7 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--providers",
         nargs="*",
-        default=["lmnt", "smallest", "telnyx", "sarvam"],
+        default=list(CASES),
         help="providers measured through this integration at the first rate",
     )
     parser.add_argument("--no-docs", action="store_true", help="print only")

@@ -17,8 +17,6 @@ from awesomeversion import AwesomeVersion
 import pytest
 import yaml
 
-from custom_components.streaming_tts.const import MODEL_LABELS
-from custom_components.streaming_tts.speech import PROVIDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = ROOT / "custom_components" / "streaming_tts"
@@ -143,24 +141,6 @@ def test_every_key_the_code_uses_is_translated() -> None:
     for step in ("user", "reconfigure"):
         assert step in TRANSLATIONS["config_subentries"]["voice"]["step"]
     assert TRANSLATIONS["entity"]["tts"]["speech"]["name"]
-
-
-@pytest.mark.parametrize("provider", list(PROVIDERS))
-def test_every_form_field_is_labelled(provider: str) -> None:
-    """The voice step and the profile steps label every setting of every provider."""
-    fields = {"voice", "language", *(o.key for o in PROVIDERS[provider].options)}
-    steps = [
-        TRANSLATIONS["config"]["step"]["voice"],
-        *TRANSLATIONS["config_subentries"]["voice"]["step"].values(),
-    ]
-    for step in steps:
-        assert fields <= set(step["data"]), provider
-        assert fields <= set(step["data_description"]), provider
-    for option in PROVIDERS[provider].options:
-        for choice in option.choices:
-            if option.key == "model":
-                assert str(choice) in MODEL_LABELS
-    assert provider in TRANSLATIONS["selector"]["provider"]["options"]
 
 
 def test_icons() -> None:

@@ -1,7 +1,8 @@
 """A provider that quotes the API key in its errors: the key reaches no exception or log.
 
 One case per provider and path: the WebSocket, Smallest.ai's SSE fallback,
-and the REST voice list.
+and the REST voice list; then the same paths with a provider module that
+writes the key into its own error, which the engine must still remove.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import pytest
 from custom_components.streaming_tts.speech import (
     PROVIDERS,
     SpeechError,
+    SpeechProviderError,
     StreamingClient,
 )
+from custom_components.streaming_tts.speech.smallest import SmallestSse
 from tests.conftest import ProviderCase
 from tests.emulators import EmulatorServer
 from tests.emulators.smallest import SmallestEmulator
@@ -104,4 +107,95 @@ async def test_rest_error(
     emulator.config.rest_status_override = 500
     with pytest.raises(SpeechError) as err:
         await client_for(case, http, emulator).list_voices()
+    assert_no_key(err.value, caplog)
+
+
+# The engine's duty: a provider module that quotes the key itself, verbatim,
+# in an error it raises still leaks it nowhere.
+
+
+def leaky(*_: Any, **__: Any) -> Any:
+    """A provider callback that puts the key into its error, unredacted."""
+    raise SpeechProviderError(f"refused request for key {SECRET}", provider="P")
+
+
+async def test_engine_redacts_a_message_error_the_module_wrote(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = client_for(case, http, emulator)
+    monkeypatch.setattr(client.wire_protocol, "on_text", leaky)
+    monkeypatch.setattr(client.wire_protocol, "on_binary", leaky)
+    with pytest.raises(SpeechProviderError) as err:
+        async for _ in client.stream(
+            one("Hello there."), options_for(client, case.voice)
+        ):
+            pass
+    assert_no_key(err.value, caplog)
+
+
+async def test_engine_redacts_a_handshake_error_the_module_wrote(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emulator.config.refuse_upgrades_with = 429
+    client = client_for(case, http, emulator)
+    monkeypatch.setattr(
+        client.wire_protocol,
+        "handshake_error",
+        lambda self, status: SpeechProviderError(f"{status} for {SECRET}"),
+    )
+    with pytest.raises(SpeechProviderError) as err:
+        async for _ in client.stream(
+            one("Hello there."), options_for(client, case.voice)
+        ):
+            pass
+    assert_no_key(err.value, caplog)
+
+
+async def test_engine_redacts_a_voice_list_error_the_module_wrote(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = client_for(case, http, emulator)
+
+    async def leaky_voices(self: StreamingClient) -> list[Any]:
+        leaky()
+
+    monkeypatch.setattr(type(client), "_fetch_voices", leaky_voices)
+    with pytest.raises(SpeechProviderError) as err:
+        await client.list_voices()
+    assert_no_key(err.value, caplog)
+
+
+@pytest.mark.parametrize("case", ["smallest"], indirect=True)
+async def test_engine_redacts_an_sse_error_the_module_wrote(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert isinstance(emulator, SmallestEmulator)
+    emulator.config.websocket_enabled = False
+    monkeypatch.setattr(SmallestSse, "on_event", leaky)
+    client = client_for(case, http, emulator)
+    with pytest.raises(SpeechProviderError) as err:
+        async for _ in client.stream(
+            one("Hello there."), options_for(client, case.voice)
+        ):
+            pass
     assert_no_key(err.value, caplog)
