@@ -72,6 +72,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m tests.emulators", description=__doc__.splitlines()[0]
     )
     providers = parser.add_subparsers(dest="provider", required=True)
+    providers.add_parser("list", help="print each emulator and its default port")
     for name, provider in PROVIDERS.items():
         sub = providers.add_parser(name, help=provider.help)
         sub.add_argument("--host", default="127.0.0.1")
@@ -115,6 +116,10 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     args = parse_args(argv)
+    if args.provider == "list":
+        for name, provider in PROVIDERS.items():
+            print(name, provider.default_port)
+        return 0
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
