@@ -82,7 +82,8 @@ def test_the_module_declares_its_provider(provider: str) -> None:
                     f"{where}: model {choice!r} has no label"
                 )
         for taker in option.models:
-            assert model is not None and taker in model.choices, (
+            assert model is not None, f"{where}: {option.key} names models; it has none"
+            assert taker in model.choices, (
                 f"{where}: {option.key} names {taker!r}, which is not a model"
             )
 
@@ -95,9 +96,7 @@ def test_every_form_field_is_labelled(provider: str) -> None:
         "config.step.voice": TRANSLATIONS["config"]["step"]["voice"],
         **{
             f"config_subentries.voice.step.{name}": step
-            for name, step in TRANSLATIONS["config_subentries"]["voice"][
-                "step"
-            ].items()
+            for name, step in TRANSLATIONS["config_subentries"]["voice"]["step"].items()
         },
     }
     for name, step in steps.items():
@@ -115,8 +114,7 @@ def test_the_provider_is_offered_by_its_name(provider: str) -> None:
     selector = config_flow.USER_SCHEMA.schema
     field = next(key for key in selector if key == "provider")
     offered = {
-        option["value"]: option["label"]
-        for option in selector[field].config["options"]
+        option["value"]: option["label"] for option in selector[field].config["options"]
     }
     assert offered.get(provider) == PROVIDERS[provider].provider
 

@@ -17,7 +17,6 @@ from awesomeversion import AwesomeVersion
 import pytest
 import yaml
 
-
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = ROOT / "custom_components" / "streaming_tts"
 SOURCES = sorted(COMPONENT.glob("*.py"))

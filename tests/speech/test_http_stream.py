@@ -20,16 +20,16 @@ from custom_components.streaming_tts.speech import (
     SpeechRequestError,
     SpeechTimeoutError,
 )
+from custom_components.streaming_tts.speech.contract import (
+    HttpRequest,
+    HttpStreamProtocol,
+)
 from custom_components.streaming_tts.speech.events import (
     AudioChunk,
     JSONMessage,
     ProviderEvent,
     StreamDone,
     audio_from_base64,
-)
-from custom_components.streaming_tts.speech.contract import (
-    HttpRequest,
-    HttpStreamProtocol,
 )
 from custom_components.streaming_tts.speech.http_stream import stream_over_http
 
