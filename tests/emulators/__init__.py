@@ -2,6 +2,14 @@
 
 from .base import EmulatorConfig, EmulatorServer, RecordedRequest
 from .lmnt import LmntEmulator, LmntEmulatorConfig, LmntSessionRecord
+from .sarvam import SarvamEmulator, SarvamEmulatorConfig, SarvamSessionRecord
+from .smallest import (
+    SmallestEmulator,
+    SmallestEmulatorConfig,
+    SmallestSessionRecord,
+    SmallestSseRecord,
+)
+from .telnyx import TelnyxEmulator, TelnyxEmulatorConfig, TelnyxSessionRecord
 
 __all__ = [
     "EmulatorConfig",
@@ -10,4 +18,14 @@ __all__ = [
     "LmntEmulatorConfig",
     "LmntSessionRecord",
     "RecordedRequest",
+    "SarvamEmulator",
+    "SarvamEmulatorConfig",
+    "SarvamSessionRecord",
+    "SmallestEmulator",
+    "SmallestEmulatorConfig",
+    "SmallestSessionRecord",
+    "SmallestSseRecord",
+    "TelnyxEmulator",
+    "TelnyxEmulatorConfig",
+    "TelnyxSessionRecord",
 ]

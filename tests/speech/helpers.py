@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 import json
 import subprocess
 import time
@@ -14,12 +15,29 @@ from custom_components.streaming_tts.speech.audio import (
     _BITRATES_V2,
     _SAMPLE_RATES,
 )
+from tests.emulators.synth import (
+    mp3_frame_length,
+    mp3_frame_sample_rate,
+    mp3_frame_samples,
+)
 
 ANSWER = (
     "Sure! The **living room** lights are on, and the thermostat is set to 21 degrees. "
     "Tomorrow will be sunny with a high of 24.5 degrees 🌞. "
     "Would you like me to close the blinds?"
 )
+# What a provider is sent of ANSWER: no markdown, no emoji, words single-spaced.
+SPOKEN_ANSWER = (
+    "Sure! The living room lights are on, and the thermostat is set to 21 degrees. "
+    "Tomorrow will be sunny with a high of 24.5 degrees. "
+    "Would you like me to close the blinds?"
+)
+WAV_HEADER_BYTES = 44
+
+
+def words(text: str) -> list[str]:
+    """Return the words of a text, in order (whitespace does not matter)."""
+    return text.split()
 
 
 @dataclass
@@ -104,11 +122,7 @@ def mp3_bitrates(audio: bytes) -> set[int]:
     Every byte after the ID3 tag must be a frame: a stray byte fails here,
     where the library's clock would skip it. The tables are the library's.
     """
-    if audio[:3] == b"ID3":  # skip the tag: 10 bytes plus a syncsafe size
-        size = 0
-        for byte in audio[6:10]:
-            size = size << 7 | byte
-        audio = audio[10 + size :]
+    audio = audio[_id3_size(audio) :]
     found, pos = set(), 0
     while pos + 4 <= len(audio):
         header = audio[pos : pos + 4]
@@ -121,3 +135,42 @@ def mp3_bitrates(audio: bytes) -> set[int]:
         found.add(kbps * 1000)
         pos += (144 if version == 3 else 72) * kbps * 1000 // rate + padding
     return found
+
+
+def _id3_size(audio: bytes) -> int:
+    """Return the length of the ID3 tag that starts ``audio`` (0 without one)."""
+    if audio[:3] != b"ID3":
+        return 0
+    size = 0
+    for byte in audio[6:10]:  # 10 header bytes, then a syncsafe size
+        size = size << 7 | byte
+    return 10 + size
+
+
+def _mp3_frames(audio: bytes) -> Iterator[tuple[int, float]]:
+    """Yield (end offset, seconds) of each MPEG layer III frame in ``audio``."""
+    pos = _id3_size(audio)
+    while pos + 4 <= len(audio):
+        header = audio[pos : pos + 4]
+        length = mp3_frame_length(header)
+        rate = mp3_frame_sample_rate(header)
+        assert length is not None, f"no frame at {pos}"
+        assert rate is not None, f"no frame at {pos}"
+        pos += length
+        yield pos, mp3_frame_samples(rate) / rate
+
+
+def chunk_seconds(chunks: Sequence[bytes], container: str, rate: int) -> list[float]:
+    """Return the seconds of audio each chunk of a stream completes.
+
+    Counted without the library's own clock: WAV by samples after the header
+    (mono, 16-bit, at ``rate``), MP3 frame by frame, a frame counting in the
+    chunk it ends in.
+    """
+    ends = list(accumulate(len(chunk) for chunk in chunks))
+    if container == "wav":
+        until = [max(0, end - WAV_HEADER_BYTES) // 2 / rate for end in ends]
+    else:
+        frames = list(_mp3_frames(b"".join(chunks)))
+        until = [sum(s for stop, s in frames if stop <= end) for end in ends]
+    return [now - before for before, now in pairwise([0.0, *until])]

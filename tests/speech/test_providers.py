@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
-import dataclasses
 from typing import Any
 
 import aiohttp
@@ -23,7 +22,6 @@ from custom_components.streaming_tts.speech import (
     SpeechAuthError,
     SpeechConnectionError,
     SpeechError,
-    SpeechNoTextError,
     SpeechProviderError,
     SpeechTimeoutError,
     SpeechVoiceError,
@@ -90,113 +88,8 @@ def options_for(
     )
 
 
-# The shared lifecycle, for every provider
-
-
-async def test_stream_decodes_to_the_whole_text(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> None:
-    client = make_client(case, http, emulator)
-    options = options_for(client, case.voice)
-    audio = await collect(client.stream(TextFeed(ANSWER, interval=0.005)(), options))
-    container = options.audio_format.container
-    rate = options.audio_format.sample_rate
-    assert decoded_seconds(audio.audio, container, rate) == pytest.approx(
-        audio_seconds(clean_text(ANSWER)), abs=0.4
-    )
-    assert words(emulator.sessions[-1].text) == words(clean_text(ANSWER))
-    await emulator.wait_closed()
-
-
-async def test_consumer_leaving_closes_everything(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> None:
-    client = make_client(case, http, emulator)
-    feed = TextFeed(ANSWER * 3, interval=0.01)
-    stream = client.stream(feed(), options_for(client, case.voice))
-    async for _chunk in stream:
-        break
-    await stream.aclose()
-    assert feed.closed
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-
-
-async def test_cancellation_closes_everything(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> None:
-    client = make_client(case, http, emulator)
-    feed = TextFeed(ANSWER * 3, interval=0.05)
-
-    async def listen() -> None:
-        await collect(client.stream(feed(), options_for(client, case.voice)))
-
-    task = asyncio.create_task(listen())
-    await asyncio.sleep(0.3)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert feed.closed
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-
-
-async def test_dropped_connection(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> None:
-    emulator.config.drop_after_chunks = 1
-    client = make_client(case, http, emulator)
-    with pytest.raises(SpeechConnectionError):
-        await collect(client.stream(one(ANSWER), options_for(client, case.voice)))
-
-
-async def test_writer_failure_ends_the_stream(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> None:
-    client = make_client(case, http, emulator)
-
-    async def broken() -> AsyncGenerator[str]:
-        yield "Hello there. "
-        raise RuntimeError("the agent crashed")
-
-    with pytest.raises(RuntimeError, match="agent crashed"):
-        await collect(client.stream(broken(), options_for(client, case.voice)))
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-
-
-async def test_nothing_to_speak(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> None:
-    client = make_client(case, http, emulator)
-    with pytest.raises(SpeechNoTextError):
-        await collect(client.stream(one("🙂"), options_for(client, case.voice)))
-
-
-@pytest.mark.parametrize("case", ["smallest", "telnyx", "sarvam"], indirect=True)
-async def test_keepalive_outlasts_a_thinking_writer(
-    case: ProviderCase,
-    http: aiohttp.ClientSession,
-    emulator: EmulatorServer[Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A writer quiet for longer than the provider's idle limit still gets spoken.
-
-    (LMNT has no idle limit of its own: WebSocket pings keep it open.)
-    """
-    protocol = {"smallest": smallest.SmallestProtocol, "telnyx": telnyx.TelnyxProtocol,
-                "sarvam": sarvam.SarvamProtocol}[case.provider]  # fmt: skip
-    monkeypatch.setattr(protocol, "keepalive_interval", 0.1)
-    monkeypatch.setattr(telnyx, "INACTIVITY_TIMEOUT", 0.4)
-    emulator.config.idle_timeout = 0.4
-    # The silence that ends the answer stays within that shortened idle limit.
-    client = make_client(case, http, emulator, dataclasses.replace(FAST, settle=0.2))
-    text = paused("Hello there. ", "Still here. ", pause=0.9)
-    audio = await collect(client.stream(text, options_for(client, case.voice)))
-    assert audio.audio
-    session = emulator.sessions[-1]
-    assert words(session.text) == "Hello there. Still here."
-    assert session.keepalives >= 4
+# The shared lifecycle runs for every provider in test_lifecycle.py; this file
+# keeps what is specific to each provider.
 
 
 # Smallest.ai
@@ -492,7 +385,12 @@ async def test_sarvam_config(
         audio_format=client.audio_format(AudioEncoding.MP3),
         language="hi-IN",
         settings=client.parse_settings(
-            {"speed": 0.8, sarvam.MODEL: model, sarvam.PITCH: 0.25, sarvam.LOUDNESS: 1.5}
+            {
+                "speed": 0.8,
+                sarvam.MODEL: model,
+                sarvam.PITCH: 0.25,
+                sarvam.LOUDNESS: 1.5,
+            }
         ),
     )
     audio = await collect(client.stream(TextFeed(ANSWER)(), options))
