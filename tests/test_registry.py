@@ -145,6 +145,7 @@ def test_the_provider_has_its_tests(provider: str) -> None:
     for path in (
         f"tests/sdk/test_{provider}_sdk.py",
         f"tests/sdk/clients/{provider}_sdk_client.py",
+        f"tests/sdk/providers/{provider}.py",
     ):
         assert (ROOT / path).is_file(), (
             f"{path} is missing: the emulator is checked against the official SDK"

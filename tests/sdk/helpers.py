@@ -17,6 +17,8 @@ from typing import Any, cast
 
 import pytest
 
+from tests.emulators import synth
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = Path(__file__).parent / "clients"
 
@@ -49,7 +51,9 @@ async def run_sdk_script(
     `seconds` bounds the run; `unset_env` names variables (an SDK's key or base-URL fallbacks) that must
     not leak in from the developer's shell.
     """
-    removed = set(unset_env)
+    # The scripts import sdk_script.py from their own folder, which Python
+    # puts first on sys.path unless PYTHONSAFEPATH is set.
+    removed = {*unset_env, "PYTHONSAFEPATH"}
     env = {k: v for k, v in os.environ.items() if k not in removed}
     # Loopback must never go through a proxy (websockets and httpx honour these).
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
@@ -98,3 +102,10 @@ async def decode_seconds(data: bytes, sample_rate: int, fmt: str = "mp3") -> flo
     assert process.returncode == 0, stderr.decode()
     assert not stderr, stderr.decode()
     return len(stdout) / 2 / sample_rate
+
+
+def assert_mp3_duration(decoded: float, segments: list[str], sample_rate: int) -> None:
+    """Each MP3 segment decodes to its text's length plus less than one frame."""
+    expected = sum(synth.sample_count(s, sample_rate) for s in segments) / sample_rate
+    slack = len(segments) * synth.mp3_frame_samples(sample_rate) / sample_rate
+    assert expected - 1e-9 <= decoded < expected + slack

@@ -6,103 +6,38 @@ The SDK runs in its own interpreter; see tests/sdk/helpers.py.
 from __future__ import annotations
 
 import array
-import asyncio
 from collections.abc import AsyncIterator
 import itertools
-import json
 from pathlib import Path
-import signal
 import struct
 import sys
 import time
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.emulators import LmntEmulator, LmntEmulatorConfig, synth
 from tests.emulators.base import REDACTED
-from tests.emulators.lmnt import STREAM_PATH
-from tests.sdk.helpers import decode_seconds, run_sdk_script
-from tests.sdk.wire import assert_silent
+from tests.sdk.helpers import assert_mp3_duration, decode_seconds
+from tests.sdk.providers import API_KEY
+from tests.sdk.providers.lmnt import (
+    LMNT,
+    Frame,
+    audio_of,
+    init_message,
+    open_session,
+    receive_all,
+    receive_frame,
+)
+from tests.sdk.wire import send_all
 
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SDK_CLIENT = Path(__file__).parent / "clients" / "lmnt_sdk_client.py"
-API_KEY = "test-key"
-
 # What the SDK client script sends (see clients/lmnt_sdk_client.py).
 SDK_FIRST = "Hello there, this is a test of the emer"
 SDK_SECOND = "gency broadcast system."
-
-Frame = dict[str, Any] | bytes
-
-
-async def run_sdk(
-    emulator: LmntEmulator,
-    scenario: str,
-    *,
-    api_key: str = API_KEY,
-    audio_out: Path | None = None,
-) -> dict[str, Any]:
-    """Run one scenario of the SDK client script; return its JSON summary."""
-    args = [emulator.base_url, api_key, scenario]
-    if audio_out is not None:
-        args += ["--audio-out", str(audio_out)]
-    return await run_sdk_script(
-        "lmnt_sdk_client.py", args, unset_env=("LMNT_API_KEY", "LMNT_BASE_URL")
-    )
-
-
-def assert_mp3_duration(decoded: float, segments: list[str], sample_rate: int) -> None:
-    """Each MP3 segment decodes to its text's length plus less than one frame."""
-    expected = sum(synth.sample_count(s, sample_rate) for s in segments) / sample_rate
-    slack = len(segments) * synth.mp3_frame_samples(sample_rate) / sample_rate
-    assert expected - 1e-9 <= decoded < expected + slack
-
-
-def init_message(**fields: Any) -> dict[str, Any]:
-    """Return a Gen C init as SDK 2.13.0 builds it, with `fields` merged in."""
-    return {"X-API-Key": API_KEY, "lmnt-version": "1.2", "voice": "leah", **fields}
-
-
-async def open_session(
-    http: aiohttp.ClientSession,
-    emulator: LmntEmulator,
-    init: dict[str, Any],
-    *,
-    heartbeat: float | None = None,
-) -> aiohttp.ClientWebSocketResponse:
-    """Connect to the stream endpoint and send `init`."""
-    ws = await http.ws_connect(emulator.ws_base_url + STREAM_PATH, heartbeat=heartbeat)
-    await ws.send_json(init)
-    return ws
-
-
-async def receive_all(ws: aiohttp.ClientWebSocketResponse) -> list[Frame]:
-    """Read frames until the server closes; JSON as dicts, audio as bytes."""
-    frames: list[Frame] = []
-    async with asyncio.timeout(5):
-        async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                frames.append(json.loads(message.data))
-            elif message.type is aiohttp.WSMsgType.BINARY:
-                frames.append(bytes(message.data))
-            else:
-                break
-    return frames
-
-
-async def receive_frame(ws: aiohttp.ClientWebSocketResponse) -> Frame:
-    """Read one frame, failing on close."""
-    async with asyncio.timeout(5):
-        message = await ws.receive()
-    if message.type is aiohttp.WSMsgType.TEXT:
-        return cast(dict[str, Any], json.loads(message.data))
-    assert message.type is aiohttp.WSMsgType.BINARY, message
-    return bytes(message.data)
 
 
 async def receive_json(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -119,20 +54,9 @@ async def receive_audio(ws: aiohttp.ClientWebSocketResponse) -> bytes:
     return frame
 
 
-def audio_of(frames: list[Frame]) -> bytes:
-    """Return the concatenated binary frames."""
-    return b"".join(f for f in frames if isinstance(f, bytes))
-
-
 def json_of(frames: list[Frame]) -> list[dict[str, Any]]:
     """Return the JSON frames."""
     return [f for f in frames if isinstance(f, dict)]
-
-
-async def send_all(ws: aiohttp.ClientWebSocketResponse, *messages: Any) -> None:
-    """Send JSON messages in order."""
-    for message in messages:
-        await ws.send_json(message)
 
 
 @pytest.fixture
@@ -148,7 +72,7 @@ async def emulator() -> AsyncIterator[LmntEmulator]:
 async def test_sdk_session_end_to_end(emulator: LmntEmulator, tmp_path: Path) -> None:
     """REST and a streamed session through SDK 2.13.0, checked on both sides."""
     audio_file = tmp_path / "session.mp3"
-    result = await run_sdk(emulator, "session", audio_out=audio_file)
+    result = await LMNT.run_sdk(emulator, "session", audio_out=audio_file)
     assert result["sdk_version"] == "2.13.0"
 
     # What the emulator saw.
@@ -236,7 +160,7 @@ async def test_sdk_session_end_to_end(emulator: LmntEmulator, tmp_path: Path) ->
 async def test_sdk_reset(emulator: LmntEmulator, tmp_path: Path) -> None:
     """send_reset drops buffered text; nonces are shared by flush and reset."""
     audio_file = tmp_path / "reset.mp3"
-    result = await run_sdk(emulator, "reset", audio_out=audio_file)
+    result = await LMNT.run_sdk(emulator, "reset", audio_out=audio_file)
     (record,) = emulator.sessions
     assert "format" not in record.init  # so the server default, mp3, applies
     assert record.reset_nonces == [1]
@@ -256,16 +180,12 @@ async def test_sdk_reset(emulator: LmntEmulator, tmp_path: Path) -> None:
     assert_mp3_duration(decoded, ["Only this is spoken."], 24000)
 
 
-async def test_sdk_bad_key(emulator: LmntEmulator) -> None:
-    """A refused key: 401 on REST, an error message object on the session."""
-    result = await run_sdk(emulator, "bad_key", api_key="wrong-key")
-    assert result["rest_error"] == {
-        "exception": "AuthenticationError",
-        "status_code": 401,
-        "body": {
-            "error": {"type": "authentication_error", "message": "Invalid API key"}
-        },
-    }
+async def test_sdk_bad_key_session(emulator: LmntEmulator) -> None:
+    """A refused key on the session: an error message object, then nothing.
+
+    What REST reports is checked in test_common_sdk.py.
+    """
+    result = await LMNT.run_sdk(emulator, "bad_key", api_key="wrong-key")
     assert result["types"] == ["error"]
     assert result["classes"] == ["SpeechSessionError"]
     (error,) = result["errors"]
@@ -276,35 +196,6 @@ async def test_sdk_bad_key(emulator: LmntEmulator) -> None:
     assert result["request_id"] is None  # no ready message was sent
     assert record.error == ("authentication_error", "Invalid API key")
     assert record.audio_bytes_sent == 0
-
-
-@pytest.mark.parametrize(
-    ("status", "exception", "shape", "body"),
-    [
-        (
-            429,
-            "RateLimitError",
-            "typed",
-            {"error": {"type": "rate_limit_error", "message": "emulated HTTP 429"}},
-        ),
-        (500, "InternalServerError", "flat", {"error": "emulated HTTP 500"}),
-        (402, "APIStatusError", "message", {"message": "emulated HTTP 402"}),
-    ],
-)
-async def test_sdk_rest_errors(
-    emulator: LmntEmulator,
-    status: int,
-    exception: str,
-    shape: Any,
-    body: dict[str, Any],
-) -> None:
-    """The SDK maps the emulator's REST error statuses and parses every body shape."""
-    emulator.config.rest_status_override = status
-    emulator.config.rest_error_shape = shape
-    result = await run_sdk(emulator, "rest_error")
-    expected = {"exception": exception, "status_code": status, "body": body}
-    assert result["voices"] == expected
-    assert result["account"] == expected
 
 
 # Gen C on the wire
@@ -589,111 +480,6 @@ async def test_missing_api_key_before_anything_else(
 # Fault switches
 
 
-async def test_error_after_chunks(
-    emulator: LmntEmulator, http: aiohttp.ClientSession
-) -> None:
-    """error_after_chunks: N audio messages, an internal_server_error, a close."""
-    emulator.config.error_after_chunks = 2
-    ws = await open_session(http, emulator, init_message(format="pcm_s16le"))
-    await send_all(
-        ws, {"type": "text", "text": "Long enough text."}, {"type": "finish"}
-    )
-    frames = await receive_all(ws)
-    assert [type(f) for f in frames[1:3]] == [bytes, bytes]
-    assert json_of(frames[3:]) == [
-        {
-            "type": "error",
-            "error": {
-                "type": "internal_server_error",
-                "message": "emulated internal server error",
-            },
-            "request_id": emulator.sessions[0].request_id,
-        }
-    ]
-    assert len(frames) == 4
-    assert emulator.sessions[0].chunks_sent == 2
-
-
-async def test_stall_after_chunks(
-    emulator: LmntEmulator, http: aiohttp.ClientSession
-) -> None:
-    """stall_after_chunks: audio stops but the socket stays open until the client goes."""
-    emulator.config.stall_after_chunks = 1
-    # With a heartbeat the client pings every 0.1 s and gives up on the
-    # connection when a pong is late, so staying open proves pongs arrive.
-    ws = await open_session(
-        http,
-        emulator,
-        init_message(format="pcm_s16le", return_timestamps=True),
-        heartbeat=0.1,
-    )
-    await send_all(
-        ws, {"type": "text", "text": "Long enough text."}, {"type": "flush", "nonce": 1}
-    )
-    assert (await receive_json(ws))["type"] == "ready"
-    assert await receive_audio(ws)
-    assert (await receive_json(ws))["type"] == "timestamps"
-    await assert_silent(ws, 0.3)
-    assert emulator.open_connections == 1
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await emulator.sessions[0].ended.wait()
-    assert emulator.sessions[0].client_closed
-    assert emulator.sessions[0].chunks_sent == 1
-
-
-async def test_drop_after_chunks(
-    emulator: LmntEmulator, http: aiohttp.ClientSession
-) -> None:
-    """drop_after_chunks: the TCP connection ends without a close frame."""
-    emulator.config.drop_after_chunks = 1
-    ws = await open_session(http, emulator, init_message(format="pcm_s16le"))
-    await send_all(
-        ws, {"type": "text", "text": "Long enough text."}, {"type": "finish"}
-    )
-    seen: list[aiohttp.WSMsgType] = []
-    async with asyncio.timeout(5):
-        while True:
-            message = await ws.receive()
-            seen.append(message.type)
-            if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                break
-    assert seen[:2] == [aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY]
-    assert aiohttp.WSMsgType.CLOSE not in seen
-    assert ws.close_code != 1000
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-    assert not emulator.sessions[0].client_closed
-
-
-async def test_client_disconnect_mid_synthesis(
-    emulator: LmntEmulator, http: aiohttp.ClientSession
-) -> None:
-    """open_connections returns to 0 when a client leaves during paced audio."""
-    emulator.config.speed = 1.0
-    ws = await open_session(http, emulator, init_message(format="pcm_s16le"))
-    await send_all(
-        ws,
-        {"type": "text", "text": "A sentence that takes seconds to play out."},
-        {"type": "flush", "nonce": 1},
-    )
-    async with asyncio.timeout(2):
-        record = await emulator.wait_for_session(0)
-    assert (await receive_json(ws))["type"] == "ready"
-    assert await receive_audio(ws)
-    assert emulator.open_connections == 1
-    assert not record.ended.is_set()
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-    assert emulator.open_connections == 0
-    assert record.chunks_sent < 5  # far from the 42 the whole text needs
-    assert record.client_closed
-    assert record.ended.is_set()
-    assert not record.finished
-
-
 async def test_auto_synthesize_at_word_boundary(
     emulator: LmntEmulator, http: aiohttp.ClientSession
 ) -> None:
@@ -708,61 +494,6 @@ async def test_auto_synthesize_at_word_boundary(
     await send_all(ws, {"type": "finish"})
     await receive_all(ws)
     assert emulator.sessions[0].segments == ["one two three ", "four"]
-
-
-async def test_first_audio_latency_and_speed(
-    emulator: LmntEmulator, http: aiohttp.ClientSession
-) -> None:
-    """first_audio_latency delays each segment; speed paces its delivery."""
-    emulator.config.first_audio_latency = 0.15
-    emulator.config.speed = 10.0
-    text = "Twenty characters!!!"  # 1.2 s of audio: 0.12 s at ten times real time
-    ws = await open_session(http, emulator, init_message(format="pcm_s16le"))
-    assert (await receive_json(ws))["type"] == "ready"
-    started = time.monotonic()
-    await send_all(ws, {"type": "text", "text": text}, {"type": "finish"})
-    assert await receive_audio(ws)
-    first_audio = time.monotonic() - started
-    frames = await receive_all(ws)
-    total = time.monotonic() - started
-    assert 0.15 <= first_audio < 0.5
-    # The first 0.1 s chunk leaves at once; the other 1.1 s take 0.11 s.
-    assert 0.15 + 0.11 <= total < 1.0
-    assert len(audio_of(frames)) == 2 * synth.sample_count(text, 24000) - 2 * 2400
-
-
-async def test_handshake_delay(
-    emulator: LmntEmulator, http: aiohttp.ClientSession
-) -> None:
-    """handshake_delay holds back WebSocket upgrades and HTTP responses."""
-    emulator.handshake_delay = 0.2
-    started = time.monotonic()
-    ws = await http.ws_connect(emulator.ws_base_url + STREAM_PATH)
-    assert time.monotonic() - started >= 0.2
-    await ws.close()
-    started = time.monotonic()
-    async with http.get(
-        emulator.base_url + "/v1/account", headers={"X-API-Key": API_KEY}
-    ) as response:
-        assert response.status == 200
-    assert time.monotonic() - started >= 0.2
-
-
-async def test_stop_closes_open_sessions(http: aiohttp.ClientSession) -> None:
-    """stop() closes connected clients (1001) and leaves nothing running."""
-    server = LmntEmulator()
-    await server.start()
-    ws = await open_session(http, server, init_message())
-    assert (await receive_json(ws))["type"] == "ready"
-    started = time.monotonic()
-    await server.stop()
-    assert time.monotonic() - started < 2
-    assert server.open_connections == 0
-    assert server.sessions[0].ended.is_set()
-    async with asyncio.timeout(2):
-        message = await ws.receive()
-    assert message.type is aiohttp.WSMsgType.CLOSE
-    assert message.data == 1001
 
 
 # Legacy generations
@@ -941,42 +672,6 @@ async def test_rest_status_override(
         assert response.status == status
         slug = "rate_limit_error" if status == 429 else "internal_server_error"
         assert (await response.json())["error"]["type"] == slug
-
-
-# Command line
-
-
-async def test_cli(http: aiohttp.ClientSession) -> None:
-    """`python -m tests.emulators lmnt` prints READY, serves, exits on SIGTERM."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "tests.emulators", "lmnt", "--port", "0", "--api-key", "demo-key"),
-        *("--speed", "4", "--handshake-delay", "0.01"),
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        async with asyncio.timeout(10):
-            line = (await process.stdout.readline()).decode().strip()
-        word, base_url = line.split()
-        assert word == "READY"
-        assert base_url.startswith("http://127.0.0.1:")
-        async with http.get(
-            base_url + "/v1/ai/voice/list", headers={"X-API-Key": "demo-key"}
-        ) as response:
-            assert response.status == 200
-            assert any(v["id"] == "leah" for v in await response.json())
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(5):
-            _, stderr = await process.communicate()
-        assert process.returncode == 0, stderr.decode()
-        assert not stderr
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 # Shared synthesis

@@ -6,7 +6,6 @@ The SDK runs in its own interpreter; see tests/sdk/helpers.py.
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -26,19 +25,25 @@ from tests.emulators.sarvam import (
     SarvamEmulatorConfig,
     SarvamSessionRecord,
 )
-from tests.sdk.helpers import decode_seconds, run_sdk_script
-from tests.sdk.wire import (
-    assert_silent,
-    receive_all as receive_until_close,
-    receive_json,
-    send_all,
+from tests.sdk.helpers import assert_mp3_duration, decode_seconds
+from tests.sdk.providers import API_KEY
+from tests.sdk.providers.sarvam import (
+    FLUSH,
+    SARVAM,
+    V3_QUERY,
+    audio_of,
+    chunks_of,
+    config_message,
+    open_ws,
+    receive_all,
+    receive_frame,
+    receive_until_event,
+    text_message,
 )
+from tests.sdk.wire import send_all
 
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-API_KEY = "test-key"
-V3_QUERY = "model=bulbul%3Av3&send_completion_event=true"
 
 # What the SDK client script sends (see clients/sarvam_sdk_client.py).
 SDK_FIRST = (
@@ -64,102 +69,7 @@ SDK_CONFIG = {
     "dict_id": None,
 }
 
-FLUSH = {"type": "flush"}
 PING = {"type": "ping"}
-
-
-async def run_sdk(
-    emulator: SarvamEmulator,
-    scenario: str,
-    *extra: str,
-    api_key: str = API_KEY,
-    audio_out: Path | None = None,
-) -> dict[str, Any]:
-    """Run one scenario of the SDK client script; return its JSON summary."""
-    args = [emulator.base_url, api_key, scenario, *extra]
-    if audio_out is not None:
-        args += ["--audio-out", str(audio_out)]
-    return await run_sdk_script(
-        "sarvam_sdk_client.py", args, unset_env=("SARVAM_API_KEY",)
-    )
-
-
-def assert_mp3_duration(decoded: float, segments: list[str], sample_rate: int) -> None:
-    """Each MP3 synthesis decodes to its text's length plus less than one frame."""
-    expected = sum(synth.sample_count(s, sample_rate) for s in segments) / sample_rate
-    slack = len(segments) * synth.mp3_frame_samples(sample_rate) / sample_rate
-    assert expected - 1e-9 <= decoded < expected + slack
-
-
-def config_message(**data: Any) -> dict[str, Any]:
-    """Return a config message for an English v3 session, with `data` merged in."""
-    return {
-        "type": "config",
-        "data": {"language_code": "en-IN", "speaker": "shubh", **data},
-    }
-
-
-def text_message(text: str) -> dict[str, Any]:
-    """Return a text message."""
-    return {"type": "text", "data": {"text": text}}
-
-
-async def open_ws(
-    http: aiohttp.ClientSession,
-    emulator: SarvamEmulator,
-    *,
-    path: str = STREAM_PATH,
-    query: str = V3_QUERY,
-    key: str | None = API_KEY,
-    protocols: tuple[str, ...] = (),
-    heartbeat: float | None = None,
-) -> aiohttp.ClientWebSocketResponse:
-    """Connect to a stream endpoint, the key in the api-subscription-key header."""
-    url = emulator.ws_base_url + path + (f"?{query}" if query else "")
-    headers = {} if key is None else {"api-subscription-key": key}
-    return await http.ws_connect(
-        url, headers=headers, protocols=protocols, heartbeat=heartbeat
-    )
-
-
-# The only message types the SDK parses.
-SDK_TYPES = ("audio", "event", "error")
-
-
-async def receive_frame(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    """Read one message: JSON text of a type the SDK knows (it fails on others)."""
-    frame = await receive_json(ws)
-    assert frame["type"] in SDK_TYPES, frame
-    return frame
-
-
-async def receive_all(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
-    """Read JSON messages until the server closes, each of a type the SDK knows."""
-    frames = await receive_until_close(ws)
-    assert all(frame["type"] in SDK_TYPES for frame in frames), frames
-    return frames
-
-
-async def receive_until_event(
-    ws: aiohttp.ClientWebSocketResponse, count: int = 1
-) -> list[dict[str, Any]]:
-    """Read messages until `count` completion events have arrived."""
-    frames: list[dict[str, Any]] = []
-    while sum(f["type"] == "event" for f in frames) < count:
-        frames.append(await receive_frame(ws))
-    return frames
-
-
-def chunks_of(frames: list[dict[str, Any]]) -> list[bytes]:
-    """Return the decoded audio of every audio message."""
-    return [
-        base64.b64decode(f["data"]["audio"]) for f in frames if f["type"] == "audio"
-    ]
-
-
-def audio_of(frames: list[dict[str, Any]]) -> bytes:
-    """Return the concatenated audio."""
-    return b"".join(chunks_of(frames))
 
 
 async def ended(emulator: SarvamEmulator, index: int = 0) -> SarvamSessionRecord:
@@ -192,7 +102,7 @@ async def emulator() -> AsyncIterator[SarvamEmulator]:
 async def test_sdk_stream_end_to_end(emulator: SarvamEmulator, tmp_path: Path) -> None:
     """Cloned voices and a streamed v3 session through SDK 0.1.39, checked on both sides."""
     audio_file = tmp_path / "stream.mp3"
-    result = await run_sdk(emulator, "stream", audio_out=audio_file)
+    result = await SARVAM.run_sdk(emulator, "stream", audio_out=audio_file)
     assert result["sdk_version"] == "0.1.39"
     assert result["sent_first"] == SDK_FIRST
     assert result["sent_second"] == SDK_SECOND
@@ -278,7 +188,7 @@ async def test_sdk_stream_end_to_end(emulator: SarvamEmulator, tmp_path: Path) -
 async def test_sdk_v4_flash_persona(emulator: SarvamEmulator, tmp_path: Path) -> None:
     """A bulbul:v4-flash persona speaks at 24 kHz."""
     audio_file = tmp_path / "persona.mp3"
-    result = await run_sdk(emulator, "persona", audio_out=audio_file)
+    result = await SARVAM.run_sdk(emulator, "persona", audio_out=audio_file)
     (record,) = emulator.sessions
     assert record.model == "bulbul:v4-flash"
     assert record.voice == "shubh_en_narration_gentle"
@@ -305,7 +215,7 @@ async def test_sdk_incompatible_speaker(
 ) -> None:
     """configure() without a speaker sends the v2 voice anushka, refused on v3."""
     emulator.config.error_code_style = style
-    result = await run_sdk(emulator, "bad_speaker")
+    result = await SARVAM.run_sdk(emulator, "bad_speaker")
     (record,) = emulator.sessions
     assert result["types"] == ["error"]
     assert result["classes"] == ["ErrorResponse"]
@@ -321,30 +231,10 @@ async def test_sdk_incompatible_speaker(
     assert record.audio_bytes_sent == 0
 
 
-async def test_sdk_bad_key_at_handshake(emulator: SarvamEmulator) -> None:
-    """bad_key_style "handshake": HTTP 401 at the upgrade, as the SDK expects."""
-    result = await run_sdk(emulator, "bad_key", api_key="wrong-key")
-    body = {"error": {"message": "Invalid API key", "code": "invalid_api_key_error"}}
-    assert result["rest_error"] == {
-        "exception": "UnauthorizedError",
-        "status_code": 401,
-        "body": body,
-    }
-    assert result["connect_error"] == {
-        "exception": "ApiError",
-        "status_code": 401,
-        "body": "Websocket initialized with invalid credentials.",
-    }
-    assert result["types"] == []
-    assert emulator.sessions == []
-    upgrade = next(r for r in emulator.requests if r.websocket)
-    assert upgrade.headers["api-subscription-key"] == REDACTED
-
-
 async def test_sdk_bad_key_as_error_frame(emulator: SarvamEmulator) -> None:
     """bad_key_style "error_frame": the upgrade succeeds, then an error and a close."""
     emulator.config.bad_key_style = "error_frame"
-    result = await run_sdk(emulator, "bad_key", api_key="wrong-key")
+    result = await SARVAM.run_sdk(emulator, "bad_key", api_key="wrong-key")
     assert result["rest_error"]["status_code"] == 401
     assert result["connect_error"] is None
     assert result["types"] == ["error"]
@@ -361,7 +251,7 @@ async def test_sdk_bad_key_as_error_frame(emulator: SarvamEmulator) -> None:
 async def test_sdk_internal_error(emulator: SarvamEmulator) -> None:
     """error_after_chunks: audio, one error message, then a 1011 close."""
     emulator.config.error_after_chunks = 2
-    result = await run_sdk(emulator, "fault")
+    result = await SARVAM.run_sdk(emulator, "fault")
     (record,) = emulator.sessions
     assert result["types"] == ["audio", "audio", "error"]
     assert result["errors"] == [
@@ -387,7 +277,7 @@ async def test_sdk_linear16(
     emulator.config.pcm_content_type = content_type
     emulator.config.wav_chunk_header = header
     audio_file = tmp_path / "speech.pcm"
-    result = await run_sdk(
+    result = await SARVAM.run_sdk(
         emulator,
         "codec",
         *("--codec", "linear16", "--sample-rate", "16000"),
@@ -415,7 +305,7 @@ async def test_sdk_linear16(
 
 async def test_sdk_text_too_long(emulator: SarvamEmulator) -> None:
     """A text message over 2500 characters is refused with code 422."""
-    result = await run_sdk(emulator, "too_long")
+    result = await SARVAM.run_sdk(emulator, "too_long")
     (record,) = emulator.sessions
     (error,) = result["errors"]
     assert error["code"] == 422
@@ -424,35 +314,6 @@ async def test_sdk_text_too_long(emulator: SarvamEmulator) -> None:
     assert record.text_parts == []
     assert record.segments == []
     assert record.error == error["message"]
-
-
-@pytest.mark.parametrize(
-    ("override", "endpoint", "exception", "status", "body"),
-    [
-        (500, True, "InternalServerError", 500,
-         {"error": {"message": "emulated HTTP 500", "code": "internal_server_error"}}),
-        (429, True, "ApiError", 429,
-         {"error": {"message": "emulated HTTP 429", "code": "rate_limit_exceeded_error"}}),
-        (None, False, "ApiError", 404, {"detail": "Not Found"}),
-    ],
-)  # fmt: skip
-async def test_sdk_rest_errors(
-    emulator: SarvamEmulator,
-    override: int | None,
-    endpoint: bool,
-    exception: str,
-    status: int,
-    body: dict[str, Any],
-) -> None:
-    """The SDK maps the voice list's error statuses and parses their bodies."""
-    emulator.config.rest_status_override = override
-    emulator.config.voices_endpoint = endpoint
-    result = await run_sdk(emulator, "rest_error")
-    assert result["voices"] == {
-        "exception": exception,
-        "status_code": status,
-        "body": body,
-    }
 
 
 # Handshake and authentication on the wire
@@ -1062,174 +923,6 @@ async def test_idle_timer_waits_while_speaking(
     assert emulator.sessions[0].idle_closed
 
 
-# Fault switches
-
-
-async def test_error_after_chunks(
-    emulator: SarvamEmulator, http: aiohttp.ClientSession
-) -> None:
-    """error_after_chunks: N audio messages, a 500 error, a 1011 close."""
-    emulator.config.error_after_chunks = 2
-    emulator.config.close_after_error = False  # internal errors close anyway
-    ws = await open_ws(http, emulator)
-    await send_all(
-        ws,
-        config_message(output_audio_codec="linear16"),
-        text_message("Long enough text."),
-        FLUSH,
-    )
-    frames = await receive_all(ws)
-    record = emulator.sessions[0]
-    assert [f["type"] for f in frames] == ["audio", "audio", "error"]
-    assert frames[2]["data"] == {
-        "message": "Internal Server Error",
-        "code": 500,
-        "request_id": record.request_id,
-    }
-    assert ws.close_code == 1011
-    assert record.chunks_sent == 2
-    assert record.events == 0
-
-
-async def test_stall_after_chunks(
-    emulator: SarvamEmulator, http: aiohttp.ClientSession
-) -> None:
-    """stall_after_chunks: audio stops but the socket stays open until the client goes."""
-    emulator.config.stall_after_chunks = 1
-    # With a heartbeat the client pings every 0.1 s and gives up on the
-    # connection when a pong is late, so staying open proves pongs arrive.
-    ws = await open_ws(http, emulator, heartbeat=0.1)
-    await send_all(
-        ws,
-        config_message(output_audio_codec="linear16"),
-        text_message("Long enough text."),
-        FLUSH,
-    )
-    assert (await receive_frame(ws))["type"] == "audio"
-    await assert_silent(ws, 0.3)
-    assert emulator.open_connections == 1
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await emulator.sessions[0].ended.wait()
-    record = emulator.sessions[0]
-    assert record.client_closed
-    assert record.chunks_sent == 1
-    assert record.events == 0
-
-
-async def test_drop_after_chunks(
-    emulator: SarvamEmulator, http: aiohttp.ClientSession
-) -> None:
-    """drop_after_chunks: the TCP connection ends without a close frame."""
-    emulator.config.drop_after_chunks = 1
-    ws = await open_ws(http, emulator)
-    await send_all(
-        ws,
-        config_message(output_audio_codec="linear16"),
-        text_message("Long enough text."),
-        FLUSH,
-    )
-    seen: list[aiohttp.WSMsgType] = []
-    async with asyncio.timeout(5):
-        while True:
-            message = await ws.receive()
-            seen.append(message.type)
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                break
-    assert seen[0] is aiohttp.WSMsgType.TEXT
-    assert aiohttp.WSMsgType.CLOSE not in seen
-    assert ws.close_code != 1000
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await emulator.sessions[0].ended.wait()
-    assert emulator.sessions[0].chunks_sent == 1
-    assert not emulator.sessions[0].client_closed
-
-
-async def test_client_disconnect_mid_synthesis(
-    emulator: SarvamEmulator, http: aiohttp.ClientSession
-) -> None:
-    """The session ends and nothing keeps running when a client leaves mid-audio."""
-    emulator.config.speed = 1.0
-    ws = await open_ws(http, emulator)
-    await send_all(
-        ws,
-        config_message(output_audio_codec="linear16"),
-        text_message("A sentence that takes seconds to play out."),
-        FLUSH,
-    )
-    async with asyncio.timeout(2):
-        record = await emulator.wait_for_session(0)
-    assert (await receive_frame(ws))["type"] == "audio"
-    assert emulator.open_connections == 1
-    assert not record.ended.is_set()
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await record.ended.wait()
-    assert emulator.open_connections == 0
-    assert record.chunks_sent < 5  # far from the 26 the whole text needs
-    assert record.client_closed
-    assert record.events == 0
-
-
-async def test_first_audio_latency_and_speed(
-    emulator: SarvamEmulator, http: aiohttp.ClientSession
-) -> None:
-    """first_audio_latency delays each synthesis; speed paces its delivery."""
-    emulator.config.first_audio_latency = 0.15
-    emulator.config.speed = 10.0
-    text = "Twenty characters!!!"  # 1.2 s of audio: 0.12 s at ten times real time
-    ws = await open_ws(http, emulator)
-    await send_all(ws, config_message(output_audio_codec="linear16"))
-    started = time.monotonic()
-    await send_all(ws, text_message(text), FLUSH)
-    assert (await receive_frame(ws))["type"] == "audio"
-    first_audio = time.monotonic() - started
-    frames = await receive_until_event(ws)
-    total = time.monotonic() - started
-    await ws.close()
-    assert first_audio >= 0.15
-    # The first 0.1 s chunk leaves at once; the other 1.1 s take 0.11 s.
-    assert total >= 0.15 + 0.11
-    assert len(audio_of(frames)) == 2 * synth.sample_count(text, 24000) - 2 * 2400
-
-
-async def test_handshake_delay(
-    emulator: SarvamEmulator, http: aiohttp.ClientSession
-) -> None:
-    """handshake_delay holds back WebSocket upgrades and HTTP responses."""
-    emulator.handshake_delay = 0.2
-    started = time.monotonic()
-    ws = await open_ws(http, emulator)
-    assert time.monotonic() - started >= 0.2
-    await ws.close()
-    started = time.monotonic()
-    async with http.get(
-        emulator.base_url + VOICES_PATH, headers={"api-subscription-key": API_KEY}
-    ) as response:
-        assert response.status == 200
-    assert time.monotonic() - started >= 0.2
-
-
-async def test_stop_closes_open_sessions(http: aiohttp.ClientSession) -> None:
-    """stop() closes connected clients (1001) and leaves nothing running."""
-    server = SarvamEmulator()
-    await server.start()
-    ws = await open_ws(http, server)
-    await send_all(ws, config_message())
-    async with asyncio.timeout(2):
-        await server.wait_for_session()
-    await server.stop()
-    assert server.open_connections == 0
-    assert server.sessions[0].ended.is_set()
-    async with asyncio.timeout(2):
-        message = await ws.receive()
-    assert message.type is aiohttp.WSMsgType.CLOSE
-    assert message.data == 1001
-
-
 # REST
 
 
@@ -1310,7 +1003,7 @@ async def test_rest_refusals(
         assert await response.json() == {"detail": "Not Found"}
 
 
-# Catalogue and command line
+# Catalogue
 
 
 def test_voice_catalogue() -> None:
@@ -1332,33 +1025,3 @@ def test_voice_catalogue() -> None:
     assert "shubh_en_narration_gentle" in personas
     assert all(p.count("_") >= 2 for p in personas)
     assert not personas & by_model["bulbul:v3"]
-
-
-async def test_from_cli(http: aiohttp.ClientSession) -> None:
-    """from_cli builds an emulator that honours the command-line options."""
-    server = SarvamEmulator.from_cli(
-        host="127.0.0.1",
-        port=0,
-        api_key="demo-key",
-        speed=4.0,
-        first_audio_latency=0.01,
-        handshake_delay=0.0,
-    )
-    assert server.config.api_keys == {"demo-key"}
-    assert server.config.speed == 4.0
-    assert server.config.first_audio_latency == 0.01
-    async with server:
-        async with http.get(
-            server.base_url + VOICES_PATH, headers={"api-subscription-key": "demo-key"}
-        ) as response:
-            assert response.status == 200
-        ws = await open_ws(http, server, key="demo-key")
-        await send_all(
-            ws,
-            config_message(output_audio_codec="linear16"),
-            text_message("Go."),
-            FLUSH,
-        )
-        frames = await receive_until_event(ws)
-        await ws.close()
-    assert len(audio_of(frames)) == 2 * synth.sample_count("Go.", 24000)

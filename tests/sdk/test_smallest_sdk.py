@@ -28,7 +28,15 @@ from tests.emulators.smallest import (
     SmallestEmulatorConfig,
     catalog_entry,
 )
-from tests.sdk.helpers import decode_seconds, run_sdk_script
+from tests.sdk.helpers import assert_mp3_duration, decode_seconds
+from tests.sdk.providers import API_KEY
+from tests.sdk.providers.smallest import (
+    SMALLEST,
+    audio_of,
+    connect,
+    receive_until_complete,
+    request,
+)
 from tests.sdk.wire import (
     Frame,
     assert_silent,
@@ -40,8 +48,6 @@ from tests.sdk.wire import (
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-API_KEY = "test-key"
-
 # What the SDK client script sends (see clients/smallest_sdk_client.py).
 SHIM_PARTS = ["Hello the", "re, this is a te", "st of the emer", "gency."]
 SHIM_TEXT = "Hello there, this is a test of the emergency."
@@ -50,28 +56,6 @@ SOCKET_FIRST = ["Stream", "ing over the Fern so", "cket."]
 SOCKET_SECOND = " And after the flush."
 SOCKET_REUSED = "A second request on the same socket."
 SSE_TEXT = "Server sent events work too."
-
-
-async def run_sdk(
-    emulator: SmallestEmulator,
-    scenario: str,
-    *,
-    api_key: str = API_KEY,
-    audio_out: Path | None = None,
-    voice: str | None = None,
-    path: str | None = None,
-) -> dict[str, Any]:
-    """Run one scenario of the SDK client script; return its JSON summary."""
-    args = [emulator.base_url, api_key, scenario]
-    if audio_out is not None:
-        args += ["--audio-out", str(audio_out)]
-    if voice is not None:
-        args += ["--voice", voice]
-    if path is not None:
-        args += ["--path", path]
-    return await run_sdk_script(
-        "smallest_sdk_client.py", args, unset_env=("SMALLEST_API_KEY",)
-    )
 
 
 def shim_frame(text: str, *, continue_: bool, flush: bool) -> Frame:
@@ -87,11 +71,6 @@ def shim_frame(text: str, *, continue_: bool, flush: bool) -> Frame:
         "continue": continue_,
         "flush": flush,
     }
-
-
-def request(text: str, **fields: Any) -> Frame:
-    """A raw request frame (8 kHz keeps the audio small), with `fields` merged in."""
-    return {"voice_id": "magnus", "text": text, "sample_rate": 8000, **fields}
 
 
 def word_stamps(segments: list[str], rate: int) -> list[dict[str, Any]]:
@@ -117,47 +96,6 @@ def word_stamps(segments: list[str], rate: int) -> list[dict[str, Any]]:
 def pcm_bytes(rate: int, *texts: str) -> int:
     """Bytes of PCM16 the texts synthesise to at `rate`."""
     return sum(2 * synth.sample_count(text, rate) for text in texts)
-
-
-def assert_mp3_duration(decoded: float, segments: list[str], rate: int) -> None:
-    """Each MP3 synthesis decodes to its text's length plus less than one frame."""
-    expected = sum(synth.sample_count(s, rate) for s in segments) / rate
-    slack = len(segments) * synth.mp3_frame_samples(rate) / rate
-    assert expected - 1e-9 <= decoded < expected + slack
-
-
-async def connect(
-    http: aiohttp.ClientSession,
-    emulator: SmallestEmulator,
-    *,
-    path: str = LIVE_PATH,
-    key: str = API_KEY,
-    query: dict[str, str] | None = None,
-    heartbeat: float | None = None,
-) -> aiohttp.ClientWebSocketResponse:
-    """Open the live socket with a Bearer key."""
-    return await http.ws_connect(
-        emulator.ws_base_url + path,
-        headers={"Authorization": f"Bearer {key}"},
-        params=query,
-        heartbeat=heartbeat,
-    )
-
-
-async def receive_until_complete(ws: aiohttp.ClientWebSocketResponse) -> list[Frame]:
-    """Read frames up to and including the next `complete`."""
-    frames: list[Frame] = []
-    while True:
-        frames.append(await receive_json(ws))
-        if frames[-1]["status"] in ("complete", "error"):
-            return frames
-
-
-def audio_of(frames: list[Frame]) -> bytes:
-    """Return the decoded audio of the chunk frames."""
-    return b"".join(
-        base64.b64decode(f["data"]["audio"]) for f in frames if f["status"] == "chunk"
-    )
 
 
 def statuses(frames: list[Frame]) -> list[str]:
@@ -233,7 +171,9 @@ async def test_sdk_shim_streaming(
     """A generator split mid-word, then synthesize(); both ends checked."""
     emulator.config.close_after_complete = close_after_complete
     audio_file = tmp_path / "shim.pcm"
-    result = await run_sdk(emulator, "shim", audio_out=audio_file, path=path)
+    result = await SMALLEST.run_sdk(
+        emulator, "shim", "--path", path, audio_out=audio_file
+    )
     assert result["sdk_version"] == "5.14.0"
 
     # What the emulator saw: one socket per call.
@@ -316,7 +256,7 @@ async def test_sdk_shim_error_frames(
     """The shim raises the error frame's message; the emulator recorded it."""
     for name, value in config.items():
         setattr(emulator.config, name, value)
-    result = await run_sdk(emulator, "shim_error", voice=voice)
+    result = await SMALLEST.run_sdk(emulator, "shim_error", "--voice", voice)
     assert result["raised"]["exception"] == "Exception"
     assert result["raised"]["message"] == raised
     # The shim checks its error queue before its audio queue, so audio that
@@ -336,7 +276,7 @@ async def test_sdk_shim_error_frames(
 
 async def test_sdk_shim_bad_key(emulator: SmallestEmulator) -> None:
     """HTTP 401 at the upgrade: the shim waits out its 10 s connect timeout, then raises."""
-    result = await run_sdk(emulator, "shim_bad_key", api_key="wrong-key")
+    result = await SMALLEST.run_sdk(emulator, "shim_bad_key", api_key="wrong-key")
     assert result["raised"]["message"].startswith("Failed to connect to WebSocket")
     handshake, closed = result["queued_errors"]
     assert handshake["exception"] == "WebSocketBadStatusException"
@@ -354,7 +294,7 @@ async def test_sdk_shim_bad_key(emulator: SmallestEmulator) -> None:
 
 async def test_sdk_fern_voices(emulator: SmallestEmulator) -> None:
     """get_voices and get_all_voice_models parse the emulator's catalogue."""
-    result = await run_sdk(emulator, "fern_voices")
+    result = await SMALLEST.run_sdk(emulator, "fern_voices")
     voices = emulator.config.voices
     assert result["voices_class"] == "GetVoicesWavesResponse"
     assert result["voice_classes"] == ["GetVoicesWavesResponseVoicesItem"]
@@ -386,7 +326,9 @@ async def test_sdk_fern_voices(emulator: SmallestEmulator) -> None:
 async def test_sdk_fern_socket(emulator: SmallestEmulator, tmp_path: Path) -> None:
     """Two requests over one waves.tts.connect() socket, with a flush and word timestamps."""
     audio_file = tmp_path / "socket.pcm"
-    result = await run_sdk(emulator, "fern_socket", voice="meher", audio_out=audio_file)
+    result = await SMALLEST.run_sdk(
+        emulator, "fern_socket", "--voice", "meher", audio_out=audio_file
+    )
     first_segments = ["".join(SOCKET_FIRST), SOCKET_SECOND]
 
     # What the emulator saw.
@@ -451,69 +393,6 @@ async def test_sdk_fern_socket(emulator: SmallestEmulator, tmp_path: Path) -> No
     )
 
 
-async def test_sdk_fern_bad_key(emulator: SmallestEmulator) -> None:
-    """A refused key: 401 everywhere, each SDK path reporting it its own way."""
-    result = await run_sdk(emulator, "fern_bad_key", api_key="wrong-key")
-    for call in ("voices", "catalog", "sse"):
-        assert result[call]["exception"] == "UnauthorizedError"
-        assert result[call]["status_code"] == 401
-        assert result[call]["body"] == {"error": "Invalid API key"}
-    # The sync socket client only maps the legacy websockets exception, so
-    # websockets 15's InvalidStatus reaches the caller unmapped.
-    assert result["sync_socket"]["exception"] == "InvalidStatus"
-    assert result["sync_socket"]["module"] == "websockets.exceptions"
-    assert result["sync_socket"]["status_code"] == 401
-    assert result["async_socket"]["exception"] == "ApiError"
-    assert result["async_socket"]["status_code"] == 401
-    assert result["async_socket"]["body"] == (
-        "Websocket initialized with invalid credentials."
-    )
-    assert emulator.sessions == []
-    assert emulator.sse_requests == []
-    assert len([r for r in emulator.requests if r.websocket]) == 2
-
-
-@pytest.mark.parametrize(
-    ("status", "shape", "voices_exception", "catalog_exception", "body"),
-    [
-        (400, "flat", "BadRequestError", "ApiError", {"error": "emulated HTTP 400"}),
-        (
-            500,
-            "typed",
-            "InternalServerError",
-            "ApiError",
-            {
-                "error": {
-                    "message": "emulated HTTP 500",
-                    "type": "internal_server_error",
-                }
-            },
-        ),
-        (429, "flat", "ApiError", "ApiError", {"error": "emulated HTTP 429"}),
-    ],
-)
-async def test_sdk_fern_rest_errors(
-    emulator: SmallestEmulator,
-    status: int,
-    shape: Any,
-    voices_exception: str,
-    catalog_exception: str,
-    body: dict[str, Any],
-) -> None:
-    """rest_status_override reaches the SDK with its status and body, in both shapes."""
-    emulator.config.rest_status_override = status
-    emulator.config.rest_error_shape = shape
-    result = await run_sdk(emulator, "fern_rest_error")
-    for call, exception in (
-        ("voices", voices_exception),
-        ("catalog", catalog_exception),
-    ):
-        assert result[call]["exception"] == exception
-        assert result[call]["status_code"] == status
-        assert result[call]["body"] == body
-    assert len(emulator.requests) == 2  # no retries
-
-
 @pytest.mark.parametrize("shape", ["flat", "nested"])
 async def test_sdk_fern_sse(
     emulator: SmallestEmulator, tmp_path: Path, shape: Any
@@ -527,7 +406,7 @@ async def test_sdk_fern_sse(
     """
     emulator.config.sse_shape = shape
     audio_file = tmp_path / "sse.pcm"
-    result = await run_sdk(emulator, "fern_sse", audio_out=audio_file)
+    result = await SMALLEST.run_sdk(emulator, "fern_sse", audio_out=audio_file)
     documented, raw = emulator.sse_requests
     sent = {
         "text": SSE_TEXT,
@@ -1222,71 +1101,6 @@ async def test_idle_timer_waits_for_speech_to_finish(
 # Fault switches
 
 
-async def test_error_after_chunks(
-    emulator: SmallestEmulator, http: aiohttp.ClientSession
-) -> None:
-    """N chunks, the error frame, a close."""
-    emulator.config.error_after_chunks = 2
-    ws = await connect(http, emulator)
-    await ws.send_json(request("Long enough text."))
-    frames = await receive_all(ws)
-    record = emulator.sessions[0]
-    assert statuses(frames) == ["chunk", "chunk", "error"]
-    assert frames[-1] == {
-        "status": "error",
-        "message": "emulated internal server error",
-        "request_id": record.request_ids[0],
-    }
-    assert ws.close_code == 1000
-    assert record.chunks_sent == 2
-    assert record.audio_bytes_sent == len(audio_of(frames))
-    assert record.completes == 0
-    assert not record.client_closed
-
-
-async def test_stall_after_chunks(
-    emulator: SmallestEmulator, http: aiohttp.ClientSession
-) -> None:
-    """Audio stops but the socket stays open (pings answered) until the client goes."""
-    emulator.config.stall_after_chunks = 1
-    ws = await connect(http, emulator, heartbeat=0.1)
-    await ws.send_json(request("Long enough text."))
-    assert (await receive_json(ws))["status"] == "chunk"
-    await assert_silent(ws, 0.3)
-    assert emulator.open_connections == 1
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await emulator.sessions[0].ended.wait()
-    record = emulator.sessions[0]
-    assert record.client_closed
-    assert record.chunks_sent == 1
-    assert record.completes == 0
-
-
-async def test_drop_after_chunks(
-    emulator: SmallestEmulator, http: aiohttp.ClientSession
-) -> None:
-    """The TCP connection ends without a close frame."""
-    emulator.config.drop_after_chunks = 1
-    ws = await connect(http, emulator)
-    await ws.send_json(request("Long enough text."))
-    seen: list[aiohttp.WSMsgType] = []
-    async with asyncio.timeout(5):
-        while True:
-            message = await ws.receive()
-            seen.append(message.type)
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                break
-    assert seen[0] is aiohttp.WSMsgType.TEXT
-    assert aiohttp.WSMsgType.CLOSE not in seen
-    assert ws.close_code != 1000
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-    assert emulator.sessions[0].chunks_sent == 1
-    assert not emulator.sessions[0].client_closed
-
-
 async def test_first_audio_latency(
     emulator: SmallestEmulator, http: aiohttp.ClientSession
 ) -> None:
@@ -1297,46 +1111,6 @@ async def test_first_audio_latency(
     await assert_silent(ws, 0.15)
     frames = await receive_until_complete(ws)
     assert len(audio_of(frames)) == pcm_bytes(8000, "Hi.")
-
-
-async def test_client_disconnect_mid_synthesis(
-    emulator: SmallestEmulator, http: aiohttp.ClientSession
-) -> None:
-    """A client leaving during paced audio ends the session and its tasks."""
-    emulator.config.speed = 1.0
-    ws = await connect(http, emulator)
-    await ws.send_json(request("A sentence that takes seconds to play out."))
-    assert (await receive_json(ws))["status"] == "chunk"
-    record = emulator.sessions[0]
-    assert not record.ended.is_set()
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await record.ended.wait()
-    assert record.client_closed
-    assert record.chunks_sent < 5  # far from the 26 the whole text needs
-
-
-async def test_handshake_delay_and_from_cli(http: aiohttp.ClientSession) -> None:
-    """from_cli wires the command-line options; the delay precedes the upgrade."""
-    server = SmallestEmulator.from_cli(
-        host="127.0.0.1",
-        port=0,
-        api_key="demo-key",
-        speed=3.0,
-        first_audio_latency=0.01,
-        handshake_delay=0.05,
-    )
-    assert server.config.api_keys == {"demo-key"}
-    assert server.config.speed == 3.0
-    assert server.config.first_audio_latency == 0.01
-    assert server.handshake_delay == 0.05
-    async with server:
-        ws = await connect(http, server, key="demo-key")
-        await ws.send_json(request("Cli."))
-        frames = await receive_until_complete(ws)
-        assert len(audio_of(frames)) == pcm_bytes(8000, "Cli.")
-        await ws.close()
 
 
 async def test_stop_ends_open_streams(http: aiohttp.ClientSession) -> None:

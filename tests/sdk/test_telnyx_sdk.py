@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 import time
 from typing import Any
@@ -27,10 +27,18 @@ from tests.emulators.telnyx import (
     default_voices,
     sentence_end,
 )
-from tests.sdk.helpers import decode_seconds, run_sdk_script
+from tests.sdk.helpers import assert_mp3_duration, decode_seconds
+from tests.sdk.providers import API_KEY
+from tests.sdk.providers.telnyx import (
+    TELNYX,
+    VOICE,
+    audio_frames,
+    audio_of,
+    handshake,
+    open_ws,
+)
 from tests.sdk.wire import (
     Frame,
-    assert_silent,
     receive_all,
     receive_json,
     send_all,
@@ -39,8 +47,6 @@ from tests.sdk.wire import (
 # pytest-homeassistant-custom-component blocks socket creation by default.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-API_KEY = "test-key"
-VOICE = "Telnyx.NaturalHD.astra"
 RATE = 24000
 
 # What the SDK client script sends (see clients/telnyx_sdk_client.py).
@@ -70,34 +76,6 @@ async def emulator() -> AsyncIterator[TelnyxEmulator]:
         yield server
 
 
-async def run_sdk(
-    emulator: TelnyxEmulator,
-    scenario: str,
-    *,
-    api_key: str = API_KEY,
-    voices: Sequence[str] = (),
-    audio_out: Path | None = None,
-) -> dict[str, Any]:
-    """Run one scenario of the SDK client script; return its JSON summary."""
-    args = [emulator.base_url, api_key, scenario]
-    for voice in voices:
-        args += ["--voice", voice]
-    if audio_out is not None:
-        args += ["--audio-out", str(audio_out)]
-    return await run_sdk_script(
-        "telnyx_sdk_client.py",
-        args,
-        unset_env=("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_CUSTOM_HEADERS"),
-    )
-
-
-def assert_mp3_duration(decoded: float, segments: list[str], sample_rate: int) -> None:
-    """Each MP3 segment decodes to its text's length plus less than one frame."""
-    expected = sum(synth.sample_count(s, sample_rate) for s in segments) / sample_rate
-    slack = len(segments) * synth.mp3_frame_samples(sample_rate) / sample_rate
-    assert expected - 1e-9 <= decoded < expected + slack
-
-
 def expected_mp3(
     text: str, sample_rate: int = RATE, chunk_seconds: float = 0.1
 ) -> bytes:
@@ -111,39 +89,12 @@ def expected_mp3(
     return data + encoder.flush()
 
 
-async def open_ws(
-    http: aiohttp.ClientSession,
-    emulator: TelnyxEmulator,
-    *,
-    api_key: str = API_KEY,
-    heartbeat: float | None = None,
-    **query: str,
-) -> aiohttp.ClientWebSocketResponse:
-    """Connect to the stream endpoint with `query` (voice defaults to VOICE)."""
-    return await http.ws_connect(
-        emulator.ws_base_url + STREAM_PATH,
-        params={"voice": VOICE, **query},
-        headers={"Authorization": f"Bearer {api_key}"},
-        heartbeat=heartbeat,
-    )
-
-
 async def receive_close(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
     """Read until the close frame and return it, failing on audio."""
     async with asyncio.timeout(5):
         message = await ws.receive()
     assert message.type is aiohttp.WSMsgType.CLOSE, message
     return message
-
-
-def audio_frames(frames: list[Frame]) -> list[Frame]:
-    """Return the frames that carry audio."""
-    return [f for f in frames if f.get("audio")]
-
-
-def audio_of(frames: list[Frame]) -> bytes:
-    """Return the decoded audio of every audio frame, in order."""
-    return b"".join(base64.b64decode(f["audio"]) for f in audio_frames(frames))
 
 
 def text_frames(frames: list[Frame]) -> list[str]:
@@ -160,11 +111,6 @@ def finals(frames: list[Frame]) -> int:
     return sum(1 for f in frames if f.get("isFinal") is True)
 
 
-def handshake(**settings: Any) -> dict[str, Any]:
-    """Return the opening {"text": " "} frame."""
-    return {"text": " ", **({"voice_settings": settings} if settings else {})}
-
-
 # The official SDK
 
 
@@ -175,7 +121,7 @@ async def test_sdk_stream_end_to_end(
     """A streamed session through SDK 4.189.0, checked on both sides."""
     emulator.config.type_field = type_field
     audio_file = tmp_path / "stream.mp3"
-    result = await run_sdk(emulator, "stream", audio_out=audio_file)
+    result = await TELNYX.run_sdk(emulator, "stream", audio_out=audio_file)
     assert result["sdk_version"] == "4.189.0"
 
     # What the emulator saw.
@@ -268,7 +214,7 @@ async def test_sdk_force_interrupts(emulator: TelnyxEmulator, tmp_path: Path) ->
     # Paced, so the client's interrupt lands while the long sentence is playing.
     emulator.config.speed = 4.0
     audio_file = tmp_path / "force.mp3"
-    result = await run_sdk(emulator, "force", audio_out=audio_file)
+    result = await TELNYX.run_sdk(emulator, "force", audio_out=audio_file)
 
     (record,) = emulator.sessions
     assert record.forces == 1
@@ -307,7 +253,7 @@ async def test_sdk_force_interrupts(emulator: TelnyxEmulator, tmp_path: Path) ->
 
 async def test_sdk_list_voices(emulator: TelnyxEmulator) -> None:
     """list_voices parses the catalogue into Voice models; provider filters it."""
-    result = await run_sdk(emulator, "voices")
+    result = await TELNYX.run_sdk(emulator, "voices")
     assert result["class"] == "TextToSpeechListVoicesResponse"
     assert result["voice_classes"] == ["Voice"]
     assert result["voices"] == default_voices()
@@ -324,32 +270,6 @@ async def test_sdk_list_voices(emulator: TelnyxEmulator) -> None:
     assert not emulator.sessions
 
 
-async def test_sdk_bad_key(emulator: TelnyxEmulator) -> None:
-    """A refused key: 401 with a Telnyx errors body on REST and at the upgrade."""
-    result = await run_sdk(emulator, "bad_key", api_key="wrong-key")
-    body = {
-        "errors": [
-            {
-                "code": "10009",
-                "title": "Authentication failed",
-                "detail": "The API key you provided is invalid.",
-            }
-        ]
-    }
-    assert result["rest_error"] == {
-        "exception": "AuthenticationError",
-        "status_code": 401,
-        "body": body,
-    }
-    assert result["stream_error"] == {
-        "exception": "InvalidStatus",
-        "status_code": 401,
-        "body": body,
-    }
-    assert not emulator.sessions
-    assert emulator.rejections == [(401, "The API key you provided is invalid.")]
-
-
 REFUSED_VOICES = [
     ("Telnyx.Ultra.nova", 403, "Ultra voices are not available over WebSocket"),
     ("Telnyx.NaturalHD.nobody", 400, "Voice 'Telnyx.NaturalHD.nobody'"),
@@ -359,9 +279,8 @@ REFUSED_VOICES = [
 
 async def test_sdk_refused_voices(emulator: TelnyxEmulator) -> None:
     """Voices the WebSocket refuses reach the SDK as the upgrade's HTTP status."""
-    result = await run_sdk(
-        emulator, "refused", voices=[voice for voice, _, _ in REFUSED_VOICES]
-    )
+    options = [arg for voice, _, _ in REFUSED_VOICES for arg in ("--voice", voice)]
+    result = await TELNYX.run_sdk(emulator, "refused", *options)
     errors = result["stream_errors"]
     for voice, status, detail in REFUSED_VOICES:
         error = errors[voice]
@@ -384,7 +303,7 @@ async def test_sdk_error_frame(
     emulator.config.error_after_chunks = 2
     emulator.config.type_field = type_field
     audio_file = tmp_path / "error.mp3"
-    result = await run_sdk(emulator, "error", audio_out=audio_file)
+    result = await TELNYX.run_sdk(emulator, "error", audio_out=audio_file)
     events = result["events"]
     assert [bool(e["audio_bytes"]) for e in events] == [True, True, False]
     error = events[-1]
@@ -411,7 +330,7 @@ async def test_sdk_error_frame(
 
 async def test_sdk_idle_timeout(emulator: TelnyxEmulator) -> None:
     """inactivity_timeout from the query: the SDK's iteration ends on a clean close."""
-    result = await run_sdk(emulator, "idle")
+    result = await TELNYX.run_sdk(emulator, "idle")
     assert result["events"] == []
     assert result["close"] == {
         "exception": "ConnectionClosedOK",
@@ -426,26 +345,6 @@ async def test_sdk_idle_timeout(emulator: TelnyxEmulator) -> None:
     assert not record.client_closed
     assert not record.finished
     assert record.segments == []
-
-
-@pytest.mark.parametrize(
-    ("status", "exception"),
-    [
-        (429, "RateLimitError"),
-        (500, "InternalServerError"),
-        (503, "InternalServerError"),
-    ],
-)
-async def test_sdk_rest_errors(
-    emulator: TelnyxEmulator, status: int, exception: str
-) -> None:
-    """rest_status_override reaches the SDK as its typed error with the body."""
-    emulator.config.rest_status_override = status
-    result = await run_sdk(emulator, "rest_error")
-    assert result["voices"]["exception"] == exception
-    assert result["voices"]["status_code"] == status
-    (entry,) = result["voices"]["body"]["errors"]
-    assert entry["detail"] == f"emulated HTTP {status}"
 
 
 # Upgrade checks on the wire
@@ -524,7 +423,7 @@ async def test_upgrade_rejection_through_ws_client(
         await open_ws(http, emulator, voice="Telnyx.Ultra.nova")
     assert caught.value.status == 403
     with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
-        await open_ws(http, emulator, api_key="nope")
+        await open_ws(http, emulator, key="nope")
     assert caught.value.status == 401
     assert emulator.sessions_started == 0
 
@@ -534,7 +433,7 @@ async def test_any_key_when_api_keys_is_none(
 ) -> None:
     """api_keys=None accepts any non-empty key."""
     emulator.config.api_keys = None
-    ws = await open_ws(http, emulator, api_key="whatever")
+    ws = await open_ws(http, emulator, key="whatever")
     await send_all(ws, handshake(), {"text": "Hi."}, {"text": ""})
     frames = await receive_all(ws)
     assert finals(frames) == 1
@@ -1075,94 +974,7 @@ async def test_speed_paces_delivery(
     assert len(audio_of(frames)) == 2 * synth.sample_count(text, RATE)
 
 
-# Faults
-
-
-async def test_error_after_chunks(
-    emulator: TelnyxEmulator, http: aiohttp.ClientSession
-) -> None:
-    """error_after_chunks: N audio frames, the error frame, a 1011 close."""
-    emulator.config.error_after_chunks = 2
-    ws = await open_ws(http, emulator, audio_format="linear16")
-    await send_all(ws, handshake(), {"text": "Long enough text."}, {"text": ""})
-    frames = await receive_all(ws)
-    assert [bool(f.get("audio")) for f in frames] == [True, True, False]
-    assert frames[-1] == {"error": AUDIO_ERROR}
-    assert ws.close_code == 1011
-    record = emulator.sessions[0]
-    assert record.error == AUDIO_ERROR
-    assert record.chunks_sent == 2
-    assert record.close_code == 1011
-    assert not record.client_closed
-
-
-async def test_stall_after_chunks(
-    emulator: TelnyxEmulator, http: aiohttp.ClientSession
-) -> None:
-    """stall_after_chunks: audio stops but the socket stays open until the client goes."""
-    emulator.config.stall_after_chunks = 1
-    # With a heartbeat the client pings every 0.1 s and gives up on the
-    # connection when a pong is late, so staying open proves pongs arrive.
-    ws = await open_ws(http, emulator, audio_format="linear16", heartbeat=0.1)
-    await send_all(ws, handshake(), {"text": "Long enough text."})
-    assert (await receive_json(ws))["audio"]
-    await assert_silent(ws, 0.3)
-    assert emulator.open_connections == 1
-    await ws.close()
-    record = emulator.sessions[0]
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await record.ended.wait()
-    assert record.client_closed
-    assert record.chunks_sent == 1
-    assert record.error is None
-
-
-async def test_drop_after_chunks(
-    emulator: TelnyxEmulator, http: aiohttp.ClientSession
-) -> None:
-    """drop_after_chunks: the TCP connection ends without a close frame."""
-    emulator.config.drop_after_chunks = 1
-    ws = await open_ws(http, emulator, audio_format="linear16")
-    await send_all(ws, handshake(), {"text": "Long enough text."}, {"text": ""})
-    seen: list[aiohttp.WSMsgType] = []
-    async with asyncio.timeout(5):
-        while True:
-            message = await ws.receive()
-            seen.append(message.type)
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                break
-    assert seen[0] is aiohttp.WSMsgType.TEXT
-    assert aiohttp.WSMsgType.CLOSE not in seen
-    assert ws.close_code != 1000
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-    record = emulator.sessions[0]
-    assert not record.client_closed
-    assert record.close_code is None
-    assert record.chunks_sent == 1
-
-
-async def test_client_disconnect_mid_synthesis(
-    emulator: TelnyxEmulator, http: aiohttp.ClientSession
-) -> None:
-    """The session ends cleanly when a client leaves during paced audio."""
-    emulator.config.speed = 1.0
-    ws = await open_ws(http, emulator, audio_format="linear16")
-    await send_all(
-        ws, handshake(), {"text": "A sentence that takes seconds to play out."}
-    )
-    assert (await receive_json(ws))["audio"]
-    record = await emulator.wait_for_session(0)
-    assert not record.ended.is_set()
-    await ws.close()
-    async with asyncio.timeout(2):
-        await emulator.wait_closed()
-        await record.ended.wait()
-    assert emulator.open_connections == 0
-    assert record.client_closed
-    assert not record.finished
-    assert record.chunks_sent < 5  # far from the 42 the whole text needs
+# Malformed messages
 
 
 @pytest.mark.parametrize(
@@ -1194,41 +1006,6 @@ async def test_malformed_messages(
 
 
 # Lifecycle
-
-
-async def test_handshake_delay(
-    emulator: TelnyxEmulator, http: aiohttp.ClientSession
-) -> None:
-    """handshake_delay holds back WebSocket upgrades and HTTP responses."""
-    emulator.handshake_delay = 0.2
-    started = time.monotonic()
-    ws = await open_ws(http, emulator)
-    assert time.monotonic() - started >= 0.2
-    await ws.close()
-    started = time.monotonic()
-    async with http.get(
-        emulator.base_url + VOICES_PATH, headers={"Authorization": f"Bearer {API_KEY}"}
-    ) as response:
-        assert response.status == 200
-    assert time.monotonic() - started >= 0.2
-
-
-async def test_stop_closes_open_sessions(http: aiohttp.ClientSession) -> None:
-    """stop() closes connected clients (1001) and leaves nothing running."""
-    server = TelnyxEmulator()
-    await server.start()
-    ws = await open_ws(http, server)
-    await send_all(ws, handshake(), {"text": "Waiting for more"})
-    record = await server.wait_for_session(0)
-    # Read concurrently: stop() waits for the client to answer its close frame.
-    stopping = asyncio.create_task(server.stop())
-    message = await receive_close(ws)
-    async with asyncio.timeout(2):
-        await stopping
-    assert message.data == 1001
-    assert server.open_connections == 0
-    assert record.ended.is_set()
-    assert not record.client_closed
 
 
 async def test_sessions_are_recorded_in_order(
@@ -1315,28 +1092,3 @@ async def test_rest_status_override(
     assert entry["code"] == {429: "10011", 500: "10007", 503: "10007"}.get(
         status, "402"
     )
-
-
-async def test_from_cli(http: aiohttp.ClientSession) -> None:
-    """from_cli builds an emulator with the command-line options."""
-    server = TelnyxEmulator.from_cli(
-        host="127.0.0.1",
-        port=0,
-        api_key="demo-key",
-        speed=4.0,
-        first_audio_latency=0.01,
-        handshake_delay=0.0,
-    )
-    assert isinstance(server, TelnyxEmulator)
-    assert server.config.api_keys == {"demo-key"}
-    assert (server.config.speed, server.config.first_audio_latency) == (4.0, 0.01)
-    async with server:
-        async with http.get(
-            server.base_url + VOICES_PATH,
-            headers={"Authorization": "Bearer demo-key"},
-        ) as response:
-            assert response.status == 200
-        ws = await open_ws(http, server, api_key="demo-key", audio_format="linear16")
-        await send_all(ws, handshake(), {"text": "Hi."}, {"text": ""})
-        frames = await receive_all(ws)
-    assert len(audio_of(frames)) == 2 * synth.sample_count("Hi.", RATE)

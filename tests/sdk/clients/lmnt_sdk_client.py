@@ -13,42 +13,20 @@ Scenarios:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-import json
-from pathlib import Path
 import sys
 from typing import Any
 
 import lmnt
 from lmnt import AsyncLmnt
+from sdk_script import describe_error, emit, parser, plain, scenarios, write_audio
 
 # Split mid-word on purpose: the server must join the pieces in order.
 FIRST_PARTS = ["Hello the", "re, this is a te", "st of the emer"]
 SECOND_PARTS = ["gency broad", "cast system."]
 RESET_DROPPED = "This sentence is dropped by the reset."
 RESET_KEPT = "Only this is spoken."
-
-
-def plain(value: Any) -> Any:
-    """Turn SDK models (validated or merely constructed) into JSON values."""
-    if hasattr(value, "model_dump"):
-        return plain(value.model_dump())
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def describe_error(err: Exception) -> dict[str, Any]:
-    """Summarise an SDK exception."""
-    return {
-        "exception": type(err).__name__,
-        "status_code": getattr(err, "status_code", None),
-        "body": plain(getattr(err, "body", None)),
-    }
 
 
 async def drain(session: Any, audio_out: str | None) -> dict[str, Any]:
@@ -86,8 +64,7 @@ async def drain(session: Any, audio_out: str | None) -> dict[str, Any]:
             )
     summary["audio_bytes"] = len(audio)
     summary["request_id"] = session.request_id
-    if audio_out:
-        await asyncio.to_thread(Path(audio_out).write_bytes, bytes(audio))
+    await asyncio.to_thread(write_audio, audio_out, bytes(audio))
     return summary
 
 
@@ -171,22 +148,12 @@ async def scenario_rest_error(
     return summary
 
 
-SCENARIOS = {
-    "session": scenario_session,
-    "reset": scenario_reset,
-    "bad_key": scenario_bad_key,
-    "rest_error": scenario_rest_error,
-}
+SCENARIOS = scenarios(globals())
 
 
 async def main() -> int:
     """Run one scenario and print its summary as one JSON line."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("base_url")
-    parser.add_argument("api_key")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--audio-out")
-    args = parser.parse_args()
+    args = parser(SCENARIOS).parse_args()
     # No retries: every error the emulator sends must reach the summary once.
     client = AsyncLmnt(api_key=args.api_key, base_url=args.base_url, max_retries=0)
     try:
@@ -194,9 +161,7 @@ async def main() -> int:
             summary = await SCENARIOS[args.scenario](client, args.audio_out)
     finally:
         await client.close()
-    summary["sdk_version"] = lmnt.__version__
-    print(json.dumps(summary), flush=True)
-    return 0
+    return emit(summary, lmnt.__version__)
 
 
 if __name__ == "__main__":

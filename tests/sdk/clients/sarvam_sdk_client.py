@@ -22,14 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
-from pathlib import Path
+from functools import partial
 import sys
 from typing import Any
 
 import sarvamai
 from sarvamai import AsyncSarvamAI, SarvamAIEnvironment
 from sarvamai.core.api_error import ApiError
+import sdk_script
 import websockets
 
 # Split mid-word on purpose: the server must join the pieces in order.
@@ -44,25 +44,9 @@ PERSONA_TEXT = "Good evening. The garden lights are now on."
 CODEC_TEXT = "Raw audio, please."
 NO_RETRIES = {"max_retries": 0}
 
-
-def plain(value: Any) -> Any:
-    """Turn SDK models into JSON values."""
-    if hasattr(value, "model_dump"):
-        return plain(value.model_dump(mode="json"))
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def describe_error(err: ApiError) -> dict[str, Any]:
-    """Summarise an SDK exception."""
-    return {
-        "exception": type(err).__name__,
-        "status_code": err.status_code,
-        "body": plain(err.body),
-    }
+# In "json" mode the models dump dates and enums as JSON strings.
+plain = partial(sdk_script.plain, mode="json")
+describe_error = partial(sdk_script.describe_error, mode="json")
 
 
 class Collector:
@@ -126,8 +110,7 @@ class Collector:
 
     async def summary(self, audio_out: str | None) -> dict[str, Any]:
         """Return the collected facts; write the audio to `audio_out`."""
-        if audio_out:
-            await asyncio.to_thread(Path(audio_out).write_bytes, bytes(self.audio))
+        await asyncio.to_thread(sdk_script.write_audio, audio_out, bytes(self.audio))
         return {
             "types": self.types,
             "classes": self.classes,
@@ -188,43 +171,59 @@ async def scenario_stream(
     }
 
 
+async def speak_once(
+    client: AsyncSarvamAI,
+    args: argparse.Namespace,
+    text: str,
+    *,
+    model: str,
+    speaker: str,
+    until_events: int | None = 1,
+    **config: Any,
+) -> dict[str, Any]:
+    """Speak English `text` in one flush on a `model` session with completion events.
+
+    `config` is what configure() gets besides the language and speaker;
+    reading stops after `until_events` events, or when the server closes.
+    """
+    collector = Collector()
+    async with client.text_to_speech_streaming.connect(
+        model=model, send_completion_event="true"
+    ) as ws:
+        await ws.configure(target_language_code="en-IN", speaker=speaker, **config)
+        await ws.convert(text)
+        await ws.flush()
+        await collector.read(ws, until_events=until_events)
+    return await collector.summary(args.audio_out)
+
+
 async def scenario_persona(
     client: AsyncSarvamAI, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Speak with a bulbul:v4-flash persona at 24 kHz."""
-    collector = Collector()
-    async with client.text_to_speech_streaming.connect(
-        model="bulbul:v4-flash", send_completion_event="true"
-    ) as ws:
-        await ws.configure(
-            target_language_code="en-IN",
-            speaker="shubh_en_narration_gentle",
-            speech_sample_rate=24000,
-        )
-        await ws.convert(PERSONA_TEXT)
-        await ws.flush()
-        await collector.read(ws, until_events=1)
-    return await collector.summary(args.audio_out)
+    return await speak_once(
+        client,
+        args,
+        PERSONA_TEXT,
+        model="bulbul:v4-flash",
+        speaker="shubh_en_narration_gentle",
+        speech_sample_rate=24000,
+    )
 
 
 async def scenario_codec(
     client: AsyncSarvamAI, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Speak one flush in the codec and at the rate given on the command line."""
-    collector = Collector()
-    async with client.text_to_speech_streaming.connect(
-        model="bulbul:v3", send_completion_event="true"
-    ) as ws:
-        await ws.configure(
-            target_language_code="en-IN",
-            speaker="priya",
-            output_audio_codec=args.codec,
-            speech_sample_rate=args.sample_rate,
-        )
-        await ws.convert(CODEC_TEXT)
-        await ws.flush()
-        await collector.read(ws, until_events=1)
-    return await collector.summary(args.audio_out)
+    return await speak_once(
+        client,
+        args,
+        CODEC_TEXT,
+        model="bulbul:v3",
+        speaker="priya",
+        output_audio_codec=args.codec,
+        speech_sample_rate=args.sample_rate,
+    )
 
 
 async def scenario_bad_speaker(
@@ -266,15 +265,10 @@ async def scenario_fault(
     client: AsyncSarvamAI, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Read until the server breaks the session off."""
-    collector = Collector()
-    async with client.text_to_speech_streaming.connect(
-        model="bulbul:v3", send_completion_event="true"
-    ) as ws:
-        await ws.configure(target_language_code="en-IN", speaker="rahul")
-        await ws.convert("This sentence is long enough for several audio messages.")
-        await ws.flush()
-        await collector.read(ws)
-    return await collector.summary(args.audio_out)
+    text = "This sentence is long enough for several audio messages."
+    return await speak_once(
+        client, args, text, model="bulbul:v3", speaker="rahul", until_events=None
+    )
 
 
 async def scenario_too_long(
@@ -300,25 +294,12 @@ async def scenario_rest_error(
     return {"voices": None}
 
 
-SCENARIOS = {
-    "stream": scenario_stream,
-    "persona": scenario_persona,
-    "codec": scenario_codec,
-    "bad_speaker": scenario_bad_speaker,
-    "bad_key": scenario_bad_key,
-    "fault": scenario_fault,
-    "too_long": scenario_too_long,
-    "rest_error": scenario_rest_error,
-}
+SCENARIOS = sdk_script.scenarios(globals())
 
 
 async def main() -> int:
     """Run one scenario and print its summary as one JSON line."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("base_url")
-    parser.add_argument("api_key")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--audio-out")
+    parser = sdk_script.parser(SCENARIOS)
     parser.add_argument("--codec", default="mp3")
     parser.add_argument("--sample-rate", type=int, default=22050)
     args = parser.parse_args()
@@ -332,9 +313,7 @@ async def main() -> int:
     client = AsyncSarvamAI(api_subscription_key=args.api_key, environment=environment)
     async with asyncio.timeout(20):
         summary = await SCENARIOS[args.scenario](client, args)
-    summary["sdk_version"] = sarvamai.__version__
-    print(json.dumps(summary), flush=True)
-    return 0
+    return sdk_script.emit(summary, sarvamai.__version__)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ import argparse
 import asyncio
 import base64
 from collections.abc import Callable, Iterator
+from functools import partial
 import json
 import logging
-from pathlib import Path
 import sys
 from typing import Any
 
+import sdk_script
+from sdk_script import write_audio
 from smallestai import AsyncSmallestAI, SmallestAI
 from smallestai.core.http_sse._api import EventSource
 from smallestai.environment import SmallestAIEnvironment
@@ -43,32 +45,19 @@ SOCKET_SECOND = " And after the flush."
 SOCKET_REUSED = "A second request on the same socket."
 SSE_TEXT = "Server sent events work too."
 
-
-def plain(value: Any) -> Any:
-    """Turn SDK models into JSON values, keyed by their wire names."""
-    if hasattr(value, "model_dump"):
-        return plain(value.model_dump(by_alias=True, exclude_none=True))
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
+# Models keyed by their wire names, without the fields the server left out.
+DUMP = {"by_alias": True, "exclude_none": True}
+plain = partial(sdk_script.plain, **DUMP)
 
 
 def describe_error(err: BaseException) -> dict[str, Any]:
     """Summarise an SDK exception, whatever its family."""
-    response = getattr(err, "response", None)
-    status = getattr(err, "status_code", None)
-    if status is None and response is not None:
-        status = getattr(response, "status_code", None)
-    body = getattr(err, "body", None)
-    return {
-        "exception": type(err).__name__,
-        "module": type(err).__module__,
-        "status_code": status,
-        "body": plain(body) if body is not None else None,
-        "message": str(err),
-    }
+    summary = sdk_script.describe_error(err, **DUMP)
+    if summary["status_code"] is None:
+        # websockets' InvalidStatus keeps the status on its response.
+        response = getattr(err, "response", None)
+        summary["status_code"] = getattr(response, "status_code", None)
+    return {**summary, "module": type(err).__module__, "message": str(err)}
 
 
 def environment(base_url: str) -> SmallestAIEnvironment:
@@ -77,12 +66,6 @@ def environment(base_url: str) -> SmallestAIEnvironment:
     return SmallestAIEnvironment(
         atoms=f"{base_url}/atoms/v1", waves=base_url, waves_ws=ws_base, payment=base_url
     )
-
-
-def write_audio(path: str | None, audio: bytes) -> None:
-    """Store the audio the SDK handed over, for the test to decode."""
-    if path:
-        Path(path).write_bytes(audio)
 
 
 def shim_for(args: argparse.Namespace) -> WavesStreamingTTS:
@@ -378,32 +361,18 @@ def scenario_fern_sse(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
-    "shim": scenario_shim,
-    "shim_error": scenario_shim_error,
-    "shim_bad_key": scenario_shim_bad_key,
-    "fern_voices": scenario_fern_voices,
-    "fern_socket": scenario_fern_socket,
-    "fern_bad_key": scenario_fern_bad_key,
-    "fern_rest_error": scenario_fern_rest_error,
-    "fern_sse": scenario_fern_sse,
-}
+SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = (
+    sdk_script.scenarios(globals())
+)
 
 
 def main() -> int:
     """Run one scenario and print its summary as one JSON line."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("base_url")
-    parser.add_argument("api_key")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--audio-out")
+    parser = sdk_script.parser(SCENARIOS)
     parser.add_argument("--voice", default="magnus")
     parser.add_argument("--path", default="/waves/v1/tts/live")
     args = parser.parse_args()
-    summary = SCENARIOS[args.scenario](args)
-    summary["sdk_version"] = __version__
-    print(json.dumps(summary), flush=True)
-    return 0
+    return sdk_script.emit(SCENARIOS[args.scenario](args), __version__)
 
 
 if __name__ == "__main__":

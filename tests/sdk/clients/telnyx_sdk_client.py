@@ -20,13 +20,13 @@ Scenarios:
 
 from __future__ import annotations
 
-import argparse
 import base64
+from functools import partial
 import json
-from pathlib import Path
 import sys
 from typing import Any
 
+import sdk_script
 import telnyx
 from telnyx import Telnyx
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
@@ -44,16 +44,9 @@ FORCE_DROPPED = (
 FORCE_KEPT = "Next sentence."
 ERROR_TEXT = "This sentence fails halfway through."
 
-
-def plain(value: Any) -> Any:
-    """Turn SDK models (validated or merely constructed) into JSON values."""
-    if hasattr(value, "model_dump"):
-        return plain(value.model_dump(by_alias=True, exclude_unset=True))
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
+# Models keyed by their wire names, with only the fields the server sent.
+DUMP = {"by_alias": True, "exclude_unset": True}
+plain = partial(sdk_script.plain, **DUMP)
 
 
 def describe_error(err: Exception) -> dict[str, Any]:
@@ -69,11 +62,7 @@ def describe_error(err: Exception) -> dict[str, Any]:
             "status_code": response.status_code,
             "body": body,
         }
-    return {
-        "exception": type(err).__name__,
-        "status_code": getattr(err, "status_code", None),
-        "body": plain(getattr(err, "body", None)),
-    }
+    return sdk_script.describe_error(err, **DUMP)
 
 
 def describe_event(event: Any) -> dict[str, Any]:
@@ -115,8 +104,7 @@ class Drain:
             connection.recv()
         except ConnectionClosed as err:
             closed = close_info(err)
-        if audio_out:
-            Path(audio_out).write_bytes(bytes(self.audio))
+        sdk_script.write_audio(audio_out, bytes(self.audio))
         return {
             "events": self.events,
             "audio_bytes": len(self.audio),
@@ -271,26 +259,13 @@ def scenario_rest_error(
     return {"voices": None}
 
 
-SCENARIOS = {
-    "stream": scenario_stream,
-    "force": scenario_force,
-    "voices": scenario_voices,
-    "bad_key": scenario_bad_key,
-    "refused": scenario_refused,
-    "error": scenario_error,
-    "idle": scenario_idle,
-    "rest_error": scenario_rest_error,
-}
+SCENARIOS = sdk_script.scenarios(globals())
 
 
 def main() -> int:
     """Run one scenario and print its summary as one JSON line."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("base_url")
-    parser.add_argument("api_key")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser = sdk_script.parser(SCENARIOS)
     parser.add_argument("--voice", action="append", dest="voices")
-    parser.add_argument("--audio-out")
     args = parser.parse_args()
     # No retries: every error the emulator sends must reach the summary once.
     client = Telnyx(
@@ -305,9 +280,7 @@ def main() -> int:
         )
     finally:
         client.close()
-    summary["sdk_version"] = telnyx.__version__
-    print(json.dumps(summary), flush=True)
-    return 0
+    return sdk_script.emit(summary, telnyx.__version__)
 
 
 if __name__ == "__main__":
