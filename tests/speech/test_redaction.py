@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 import logging
+import sys
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,7 @@ from custom_components.streaming_tts.speech import (
     StreamingClient,
 )
 from custom_components.streaming_tts.speech.smallest import SmallestSse
+from custom_components.streaming_tts.speech.websocket_answer import WebSocketAnswer
 from tests.conftest import ProviderCase
 from tests.emulators import EmulatorServer
 from tests.emulators.smallest import SmallestEmulator
@@ -198,4 +200,33 @@ async def test_engine_redacts_an_sse_error_the_module_wrote(
             one("Hello there."), options_for(client, case.voice)
         ):
             pass
+    assert_no_key(err.value, caplog)
+
+
+async def test_error_is_redacted_before_the_socket_closes(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: EmulatorServer[Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever logs while the answer closes (asyncio does, on a broken pipe)
+    may quote the error in flight: by then the key is already gone from it.
+    """
+    caplog.set_level(logging.DEBUG)
+    emulator.config.error_after_chunks = 1
+    close = WebSocketAnswer.close
+
+    async def close_logging_the_error(self: WebSocketAnswer) -> None:
+        logging.getLogger(__name__).debug("closing after %r", sys.exc_info()[1])
+        await close(self)
+
+    monkeypatch.setattr(WebSocketAnswer, "close", close_logging_the_error)
+    client = client_for(case, http, emulator)
+    with pytest.raises(SpeechError) as err:
+        async for _ in client.stream(
+            one("Hello there."), options_for(client, case.voice)
+        ):
+            pass
+    assert "REDACTED" in caplog.text  # the error in flight was logged
     assert_no_key(err.value, caplog)

@@ -5,7 +5,9 @@ everything about its provider in class attributes (id, name, languages,
 rates, settings, its :class:`~.contract.WireProtocol`) and how its voice list
 reads. Everything that leaves the client passes through here: every
 SpeechError has the key removed from its message, on every path (WebSocket,
-SSE, REST), whatever the provider module wrote into it.
+SSE, REST), whatever the provider module wrote into it; the answer engines
+also remove it as soon as a provider's message is read, before anything
+(a close, a log line) can quote the error.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .errors import (
     error_detail,
     http_status_error,
     redact,
+    redact_error,
 )
 from .http_stream import stream_over_http
 from .models import (
@@ -283,10 +286,7 @@ class StreamingClient(ABC):
         try:
             yield
         except SpeechError as err:
-            message = self._redact(err.message)
-            if message != err.message:
-                err.message = message
-                err.args = (message,)
+            redact_error(err, (self._api_key,))
             raise
 
     # REST

@@ -119,6 +119,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return re.sub(pattern, "**REDACTED**", text)
 
 
+def redact_error(err: SpeechError, secrets: Iterable[str]) -> SpeechError:
+    """Remove the secrets from ``err``'s message in place; return it."""
+    message = redact(err.message, secrets)
+    if message != err.message:
+        err.message = message
+        err.args = (message,)
+    return err
+
+
 # HTTP statuses that name the failure whatever the body says.
 _DECISIVE_STATUS: Final[dict[int, type[SpeechError]]] = {
     401: SpeechAuthError,

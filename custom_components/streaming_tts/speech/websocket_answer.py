@@ -22,8 +22,10 @@ import aiohttp
 from .contract import WireProtocol
 from .errors import (
     SpeechConnectionError,
+    SpeechError,
     SpeechProtocolError,
     SpeechTimeoutError,
+    redact_error,
 )
 from .events import AudioChunk, ProviderEvent, StreamDone
 from .models import AudioFormat, Deadlines, FlushPolicy
@@ -92,7 +94,7 @@ class WebSocketAnswer:
         except aiohttp.WSServerHandshakeError as err:
             error = protocol.handshake_error(err.status)
             error.status = err.status
-            raise error from None
+            raise redact_error(error, (protocol.api_key,)) from None
         except (aiohttp.ClientError, ConnectionError) as err:
             raise unreachable(protocol.provider, err) from None
         return cls(ws, protocol, deadlines=deadlines, flush_policy=flush_policy)
@@ -189,7 +191,12 @@ class WebSocketAnswer:
             ) from None
         finally:
             timeline.timeout = None
-        return self._read(message)
+        try:
+            return self._read(message)
+        except SpeechError as err:
+            # Providers echo requests, keys included, in their error texts:
+            # removed before the close (or a log line) can quote the error.
+            raise redact_error(err, (self._protocol.api_key,)) from None
 
     def _read(self, message: aiohttp.WSMessage) -> Iterable[ProviderEvent]:
         """Turn one WebSocket message into the provider's events."""
