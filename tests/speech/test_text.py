@@ -7,7 +7,7 @@ import itertools
 import re
 import unicodedata
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 import pytest
 
 from custom_components.streaming_tts.speech.text import (
@@ -289,6 +289,9 @@ def split(text: str, cuts: list[int]) -> list[str]:
 
 @settings(max_examples=400, deadline=None)
 @given(MESSAGES, st.lists(st.integers(min_value=0), max_size=10))
+# A run of one combining mark (a virama), whole and cut between outputs.
+@example("a\u094d\u094d\u094d\u094d", [])
+@example("a\u094d\u094d\u094d\u094d\u094d", [2, 4])
 def test_any_split_gives_the_same_speech(text: str, cuts: list[int]) -> None:
     """Nothing dropped, duplicated or reordered, however the text arrives."""
     cleaner = TextCleaner()

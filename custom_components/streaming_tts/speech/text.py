@@ -108,9 +108,12 @@ def _joinable(char: str) -> bool:
 
 
 def _collapse(run: re.Match[str]) -> str:
-    """Shorten a run of one punctuation mark or symbol (not of a combining mark)."""
-    mark = run[1]
-    return mark * MAX_REPEAT if unicodedata.category(mark)[0] in "PS" else run[0]
+    """Shorten a run of one mark (punctuation, symbol or combining) to MAX_REPEAT.
+
+    Never shorter: the run may have been cut between two outputs, and MAX_REPEAT
+    is what both halves together keep.
+    """
+    return run[1] * MAX_REPEAT
 
 
 class _Normaliser:
