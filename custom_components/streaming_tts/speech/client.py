@@ -252,6 +252,14 @@ class StreamingClient(ABC):
         overlaps with the writer's thinking time and a refused key or voice is
         reported before any audio has been yielded.
         """
+        audio_format = protocol.options.audio_format
+        _LOGGER.debug(
+            "%s: speaking with voice %s, %s at %d Hz",
+            self.provider,
+            protocol.options.voice,
+            audio_format.encoding,
+            audio_format.sample_rate,
+        )
         try:
             answer = await self._open(protocol)
         except SpeechError as err:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterable
 import contextlib
 import json
+import logging
 from typing import Literal
 
 import aiohttp
@@ -16,6 +17,8 @@ from .events import JSONMessage
 from .models import FlushPolicy
 from .text import TextFragment, text_fragments
 from .timeline import Timeline
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class TextPump:
@@ -45,7 +48,7 @@ class TextPump:
         self._sent = 0  # characters sent
         self._unflushed = 0  # characters sent since the last flush
         self._first_text_at: float | None = None
-        self._last_sent_at = self._loop.time()  # the connection was just set up
+        self._started = self._last_sent_at = self._loop.time()  # just set up
 
     async def run(self, text: AsyncIterable[str]) -> None:
         """Pump until the text ends, then send the finish."""
@@ -148,6 +151,13 @@ class TextPump:
     def _asked(self) -> None:
         # Marked before sending: a fast provider may answer first.
         self._timeline.asked()
+        _LOGGER.debug(
+            "%s: flush after %d characters (%d new), %.0f ms after the connection",
+            self._protocol.provider,
+            self._sent,
+            self._unflushed,
+            (self._loop.time() - self._started) * 1000,
+        )
         self._unflushed = 0
 
     async def _flush(self) -> None:
@@ -163,5 +173,11 @@ class TextPump:
         # Marked before sending: the provider may close before send returns.
         unflushed = self._unflushed > 0
         self._timeline.asked(finish=True, speaks=unflushed)
+        _LOGGER.debug(
+            "%s: end of text after %d characters, %.0f ms after the connection",
+            self._protocol.provider,
+            self._sent,
+            (self._loop.time() - self._started) * 1000,
+        )
         self._unflushed = 0
         await self._send(self._protocol.finish(unflushed=unflushed))

@@ -72,6 +72,8 @@ class WebSocketAnswer:
             counts_answers=protocol.counts_answers,
         )
         self._pump: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._opened_at = self._loop.time()
 
     @classmethod
     async def open(
@@ -83,6 +85,7 @@ class WebSocketAnswer:
         flush_policy: FlushPolicy,
     ) -> WebSocketAnswer:
         """Connect and set the session up, mapping every failure to a SpeechError."""
+        started = asyncio.get_running_loop().time()
         try:
             ws = await _connect(session, protocol, deadlines)
         except TimeoutError:
@@ -97,6 +100,11 @@ class WebSocketAnswer:
             raise redact_error(error, (protocol.api_key,)) from None
         except (aiohttp.ClientError, ConnectionError) as err:
             raise unreachable(protocol.provider, err) from None
+        _LOGGER.debug(
+            "%s: connected and set up in %.0f ms",
+            protocol.provider,
+            (asyncio.get_running_loop().time() - started) * 1000,
+        )
         return cls(ws, protocol, deadlines=deadlines, flush_policy=flush_policy)
 
     @property
@@ -116,9 +124,12 @@ class WebSocketAnswer:
         try:
             while True:
                 for event in await self._next_events():
+                    first = self._timeline.first_audio_at is None
                     self._timeline.heard(event)
                     if isinstance(event, AudioChunk):
                         if event.data:
+                            if first:
+                                self._log_first_audio()
                             yield event.data
                     elif isinstance(event, StreamDone):
                         await self._pump
@@ -129,6 +140,7 @@ class WebSocketAnswer:
             if not complete:
                 await self._abandon()
             await self.close()
+            self._log_end(complete=complete)
 
     async def close(self) -> None:
         """Close the socket; aiohttp bounds the wait for the server's close frame."""
@@ -140,6 +152,28 @@ class WebSocketAnswer:
                 self._provider,
                 type(err).__name__,
             )
+
+    def _log_first_audio(self) -> None:
+        latency = self._timeline.observed_latency
+        _LOGGER.debug(
+            "%s: first audio %.0f ms after the connection (%s after its flush)",
+            self._provider,
+            (self._loop.time() - self._opened_at) * 1000,
+            "unknown" if latency is None else f"{latency * 1000:.0f} ms",
+        )
+
+    def _log_end(self, *, complete: bool) -> None:
+        timeline = self._timeline
+        _LOGGER.debug(
+            "%s: answer %s and closed after %.2f s: %.2f s of audio, %d requests "
+            "to speak, %d answers",
+            self._provider,
+            "complete" if complete else "stopped",
+            self._loop.time() - self._opened_at,
+            timeline.clock.seconds,
+            timeline.requests,
+            timeline.answers,
+        )
 
     async def _pump_text(self, text: AsyncIterable[str]) -> None:
         """Send the text as it is written; see :class:`TextPump`."""
