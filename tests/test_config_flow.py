@@ -72,6 +72,13 @@ async def test_user_flow_errors_then_success(
     emulator.config.rest_status_override = 500
     assert await submit(API_KEY, emulator.base_url) == {"base": "provider_error"}
     emulator.config.rest_status_override = None
+    # Something answers there, but not this provider's API: the form says so.
+    assert await submit(API_KEY, emulator.base_url + "/elsewhere") == {
+        "base": "api_url_not_found"
+    }
+    hint = result["description_placeholders"]["default_urls"]
+    for client in PROVIDERS.values():
+        assert f"{client.provider} {client.default_base_url}" in hint
 
     assert await submit(f"  {API_KEY} ", emulator.base_url + "/") == {}
     assert result["type"] is FlowResultType.FORM

@@ -12,9 +12,10 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.streaming_tts import config_flow
 from custom_components.streaming_tts.config_flow import check_profile
 from custom_components.streaming_tts.const import DOMAIN
-from custom_components.streaming_tts.speech import SpeechRequestError
+from custom_components.streaming_tts.speech import PROVIDERS, SpeechRequestError
 from tests.conftest import API_KEY, ProviderCase
 from tests.emulators import EmulatorServer, LmntEmulator
 
@@ -175,6 +176,21 @@ async def test_reconfigure_the_account(
     assert (await submit(emulator.base_url, "wrong"))["errors"] == {
         "base": "invalid_auth"
     }
+    # An emptied API URL means the provider's own servers (not reachable here).
+    tried: list[dict[str, str]] = []
+
+    async def unreachable(
+        hass: HomeAssistant, data: dict[str, str]
+    ) -> tuple[list[Any], dict[str, str]]:
+        tried.append(data)
+        return [], {"base": "cannot_connect"}
+
+    with patch.object(config_flow, "fetch_voices", unreachable):
+        emptied = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"api_key": API_KEY}
+        )
+    assert emptied["errors"] == {"base": "cannot_connect"}
+    assert tried[0]["base_url"] == PROVIDERS[case.provider].default_base_url
     done = await submit(emulator.base_url + "/")
     assert done["type"] is FlowResultType.ABORT
     assert done["reason"] == "reconfigure_successful"

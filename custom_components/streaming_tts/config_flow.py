@@ -107,6 +107,12 @@ USER_SCHEMA = vol.Schema(
 )
 
 
+#: Each provider's own API root, for the API URL field's description.
+DEFAULT_URLS = ", ".join(
+    f"{client.provider} {client.default_base_url}" for client in PROVIDERS.values()
+)
+
+
 def voice_label(client: type[StreamingClient], voice: Voice) -> str:
     """Return a voice's name, with the models it speaks with, if only some."""
     if not voice.models:
@@ -134,6 +140,13 @@ async def fetch_voices(
         return [], {"base": "invalid_auth"}
     except SpeechConnectionError:
         return [], {"base": "cannot_connect"}
+    except SpeechRequestError as err:
+        if err.status != 404:
+            _LOGGER.warning("%s refused the voice list: %s", client.provider, err)
+            return [], {"base": "provider_error"}
+        # Something answers at that URL, but not this provider's API.
+        _LOGGER.warning("%s: the API URL answered 404: %s", client.provider, err)
+        return [], {"base": "api_url_not_found"}
     except SpeechError as err:
         _LOGGER.warning("%s refused the voice list: %s", client.provider, err)
         return [], {"base": "provider_error"}
@@ -293,7 +306,7 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=vol.Schema(schema.schema, extra=vol.ALLOW_EXTRA),
             errors=errors,
-            description_placeholders={"emulator_hint": "http://127.0.0.1:8901"},
+            description_placeholders={"default_urls": DEFAULT_URLS},
         )
 
     async def async_step_voice(
@@ -374,7 +387,8 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Required(CONF_API_KEY): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.PASSWORD)
                 ),
-                vol.Required(CONF_BASE_URL): TextSelector(
+                # Optional: emptied, it means the provider's own servers again.
+                vol.Optional(CONF_BASE_URL): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.URL)
                 ),
             }
