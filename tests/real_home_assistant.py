@@ -24,6 +24,7 @@ from tests.conftest import CASES
 
 ROOT = Path(__file__).parent.parent
 STARTUP_SECONDS = 90
+HTTP_PORT = "http:\n  server_port: {port}\n"
 API_KEY = "smoke-key"
 
 
@@ -80,6 +81,17 @@ class RealHomeAssistant:
         async with http.get(f"{self.url}/api/config", headers=self.auth) as response:
             self.version = (await response.json())["version"]
 
+    async def repair_issues(self, http: aiohttp.ClientSession) -> list[dict]:
+        """Return the open repair issues (a websocket command only)."""
+        async with http.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            token = self.auth["Authorization"].removeprefix("Bearer ")
+            await ws.send_json({"type": "auth", "access_token": token})
+            await ws.receive_json()  # auth_ok
+            await ws.send_json({"id": 1, "type": "repairs/list_issues"})
+            answer = await ws.receive_json()
+        return list(answer["result"]["issues"])
+
     async def add_entry(self, http: aiohttp.ClientSession, provider: str) -> dict:
         """Add the provider through the config flow; return the flow's last answer."""
         case = CASES[provider]
@@ -129,16 +141,23 @@ async def real_home_assistant(
     python: str,
     providers: Sequence[str] = tuple(CASES),
     emulator_args: Sequence[str] = (),
+    *,
+    web_ui: bool = False,
 ) -> AsyncIterator[RealHomeAssistant]:
-    """Start the emulators and Home Assistant on ``python``; onboard it."""
+    """Start the emulators and Home Assistant on ``python``; onboard it.
+
+    With ``web_ui``, the frontend is served and onboarding is left to a browser.
+    """
     config = workdir / "config"
     config.mkdir()
     port = free_port()
     template = (ROOT / "scripts" / "homeassistant_configuration.yaml").read_text()
-    # The API, not the web UI, and a port of its own.
-    template = template.replace("frontend:\n", "onboarding:\n").replace(
-        "8123", str(port)
-    )
+    # A port of its own (in YAML: the only way before Home Assistant starts,
+    # at the price of 2026.11's deprecation repair for it); the API without
+    # the web UI unless a browser comes.
+    template = template.replace("8123", str(port)) + HTTP_PORT.format(port=port)
+    if not web_ui:
+        template = template.replace("frontend:\n", "onboarding:\n")
     (config / "configuration.yaml").write_text(template)
     (config / "custom_components").symlink_to(ROOT / "custom_components")
     log = workdir / "ha.log"
@@ -178,7 +197,8 @@ async def real_home_assistant(
                 await asyncio.sleep(0.25)
             else:
                 raise StartError("did not start:\n" + log.read_text()[-3000:])
-            await running.onboard(http)
+            if not web_ui:
+                await running.onboard(http)
         yield running
     finally:
         for process in reversed(processes):

@@ -186,3 +186,14 @@ def test_quality_scale_accounts_for_every_rule() -> None:
         assert status in {"done", "exempt"}, rule
         if status == "exempt":
             assert value["comment"], f"{rule}: an exemption needs its reason"
+
+
+def test_the_development_configuration_has_no_http_yaml() -> None:
+    """Home Assistant 2026.11 keeps its http settings in the UI and raises a
+    repair on every start for any left in YAML.
+    """
+    config = yaml.safe_load(
+        (ROOT / "scripts" / "homeassistant_configuration.yaml").read_text()
+    )
+    assert "http" not in config
+    assert "repairs" in config
