@@ -71,6 +71,9 @@ async def test_user_flow_errors_then_success(
     }
     emulator.config.rest_status_override = 500
     assert await submit(API_KEY, emulator.base_url) == {"base": "provider_error"}
+    # A refused request that is not a missing page is the provider's to explain.
+    emulator.config.rest_status_override = 400
+    assert await submit(API_KEY, emulator.base_url) == {"base": "provider_error"}
     emulator.config.rest_status_override = None
     # Something answers there, but not this provider's API: the form says so.
     assert await submit(API_KEY, emulator.base_url + "/elsewhere") == {
