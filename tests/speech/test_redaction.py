@@ -81,6 +81,18 @@ async def test_sse_error(
     await assert_stream_hides_key(case, http, emulator, caplog)
 
 
+async def stream_error(
+    client: StreamingClient, case: ProviderCase, expected: type[SpeechError]
+) -> SpeechError:
+    """Speak a short text; return the error the stream ends with."""
+    with pytest.raises(expected) as err:
+        async for _ in client.stream(
+            one("Hello there."), options_for(client, case.voice)
+        ):
+            pass
+    return err.value
+
+
 async def assert_stream_hides_key(
     case: ProviderCase,
     http: aiohttp.ClientSession,
@@ -91,12 +103,8 @@ async def assert_stream_hides_key(
     caplog.set_level(logging.DEBUG)
     emulator.config.error_after_chunks = 1
     client = client_for(case, http, emulator)
-    with pytest.raises(SpeechError) as err:
-        async for _ in client.stream(
-            one("Hello there."), options_for(client, case.voice)
-        ):
-            pass
-    assert_no_key(err.value, caplog)
+    error = await stream_error(client, case, SpeechError)
+    assert_no_key(error, caplog)
 
 
 async def test_rest_error(
@@ -132,12 +140,8 @@ async def test_engine_redacts_a_message_error_the_module_wrote(
     client = client_for(case, http, emulator)
     monkeypatch.setattr(client.wire_protocol, "on_text", leaky)
     monkeypatch.setattr(client.wire_protocol, "on_binary", leaky)
-    with pytest.raises(SpeechProviderError) as err:
-        async for _ in client.stream(
-            one("Hello there."), options_for(client, case.voice)
-        ):
-            pass
-    assert_no_key(err.value, caplog)
+    error = await stream_error(client, case, SpeechProviderError)
+    assert_no_key(error, caplog)
 
 
 async def test_engine_redacts_a_handshake_error_the_module_wrote(
@@ -155,12 +159,8 @@ async def test_engine_redacts_a_handshake_error_the_module_wrote(
         "handshake_error",
         lambda self, status: SpeechProviderError(f"{status} for {SECRET}"),
     )
-    with pytest.raises(SpeechProviderError) as err:
-        async for _ in client.stream(
-            one("Hello there."), options_for(client, case.voice)
-        ):
-            pass
-    assert_no_key(err.value, caplog)
+    error = await stream_error(client, case, SpeechProviderError)
+    assert_no_key(error, caplog)
 
 
 async def test_engine_redacts_a_voice_list_error_the_module_wrote(
@@ -195,12 +195,8 @@ async def test_engine_redacts_an_sse_error_the_module_wrote(
     emulator.config.websocket_enabled = False
     monkeypatch.setattr(SmallestSse, "on_event", leaky)
     client = client_for(case, http, emulator)
-    with pytest.raises(SpeechProviderError) as err:
-        async for _ in client.stream(
-            one("Hello there."), options_for(client, case.voice)
-        ):
-            pass
-    assert_no_key(err.value, caplog)
+    error = await stream_error(client, case, SpeechProviderError)
+    assert_no_key(error, caplog)
 
 
 async def test_error_is_redacted_before_the_socket_closes(
@@ -223,10 +219,6 @@ async def test_error_is_redacted_before_the_socket_closes(
 
     monkeypatch.setattr(WebSocketAnswer, "close", close_logging_the_error)
     client = client_for(case, http, emulator)
-    with pytest.raises(SpeechError) as err:
-        async for _ in client.stream(
-            one("Hello there."), options_for(client, case.voice)
-        ):
-            pass
+    error = await stream_error(client, case, SpeechError)
     assert "REDACTED" in caplog.text  # the error in flight was logged
-    assert_no_key(err.value, caplog)
+    assert_no_key(error, caplog)
