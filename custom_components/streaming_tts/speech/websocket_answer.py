@@ -28,7 +28,7 @@ from .errors import (
     redact_error,
 )
 from .events import AudioChunk, ProviderEvent, StreamDone
-from .models import AudioFormat, Deadlines, FlushPolicy
+from .models import Deadlines, FlushPolicy
 from .text_pump import TextPump
 from .timeline import Timeline
 
@@ -106,11 +106,6 @@ class WebSocketAnswer:
             (asyncio.get_running_loop().time() - started) * 1000,
         )
         return cls(ws, protocol, deadlines=deadlines, flush_policy=flush_policy)
-
-    @property
-    def audio_format(self) -> AudioFormat:
-        """Return the format of the audio this answer yields."""
-        return self._protocol.options.audio_format
 
     async def stream(self, text: AsyncIterable[str]) -> AsyncGenerator[bytes]:
         """Send ``text`` as it is written; yield audio until the provider is done.
