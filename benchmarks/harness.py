@@ -44,7 +44,7 @@ from .trace import TokenFeed, first_word_token, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
-OURS = "tts.lmnt_text_to_speech"
+OURS = CASES["lmnt"].engine
 #: What an Assist satellite asks for (Wyoming and ESPHome alike).
 SATELLITE: dict[str, str | int] = {
     "preferred_format": "wav",
@@ -201,7 +201,7 @@ async def home_assistant(
                     subentries_data=[
                         ConfigSubentryData(
                             subentry_type=SUBENTRY_VOICE,
-                            title=case.title,
+                            title=case.profile_title,
                             data={"voice": case.voice, "language": case.language},
                             unique_id=None,
                         )

@@ -39,7 +39,7 @@ from tests.emulators.telnyx import TelnyxEmulator, TelnyxEmulatorConfig
 from tests.scoreboard import SCOREBOARD
 
 API_KEY = "test-key"
-ENGINE = "tts.lmnt_text_to_speech"
+ENGINE = "tts.lmnt_leah"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +62,24 @@ class ProviderCase:
     def __str__(self) -> str:
         return self.provider
 
+    @property
+    def profile_title(self) -> str:
+        """Return the first profile's title, as setup names it ("LMNT Leah")."""
+        return f"{self.title} {self.voice_name.partition(' (')[0]}"
+
 
 CASES = {
     case.provider: case
     for case in (
-        ProviderCase("lmnt", "LMNT", "tts.lmnt_text_to_speech", LmntEmulator,
+        ProviderCase("lmnt", "LMNT", "tts.lmnt_leah", LmntEmulator,
                      LmntEmulatorConfig, "leah", "Leah", "elowen", "en", "mp3"),
         ProviderCase("smallest", "Smallest.ai Waves",
-                     "tts.smallest_ai_waves_text_to_speech", SmallestEmulator,
+                     "tts.smallest_ai_waves_magnus", SmallestEmulator,
                      SmallestEmulatorConfig, "magnus", "Magnus", "sophia", "en", "s16le"),
-        ProviderCase("telnyx", "Telnyx", "tts.telnyx_text_to_speech", TelnyxEmulator,
+        ProviderCase("telnyx", "Telnyx", "tts.telnyx_astra", TelnyxEmulator,
                      TelnyxEmulatorConfig, "Telnyx.NaturalHD.astra",
-                     "Astra (Telnyx.NaturalHD)", "Telnyx.NaturalHD.luna", "en", "mp3"),
-        ProviderCase("sarvam", "Sarvam AI", "tts.sarvam_ai_text_to_speech",
+                     "Astra (Telnyx NaturalHD)", "Telnyx.NaturalHD.luna", "en", "mp3"),
+        ProviderCase("sarvam", "Sarvam AI", "tts.sarvam_ai_shubh",
                      SarvamEmulator, SarvamEmulatorConfig, "shubh", "Shubh", "priya",
                      "en-IN", "mp3"),
     )
@@ -152,7 +157,7 @@ def config_entry(
         subentries_data=[
             ConfigSubentryData(
                 subentry_type=SUBENTRY_VOICE,
-                title=case.title,
+                title=case.profile_title,
                 data={CONF_VOICE: case.voice, CONF_VOICE_LISTED: True,
                       CONF_LANGUAGE: case.language},
                 unique_id=None,

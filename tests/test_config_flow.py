@@ -10,6 +10,8 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import slugify
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -114,7 +116,9 @@ async def test_user_flow_errors_then_success(
     assert entry.options == {}
     (profile,) = entry.subentries.values()
     assert profile.subentry_type == "voice"
-    assert profile.title == case.title
+    # Named after provider and voice, so account, profile and tile differ.
+    other_name = offered[case.other_voice].split(" (")[0].split(" · ")[0]
+    assert profile.title == f"{case.title} {other_name}"
     assert profile.data == {
         "voice": case.other_voice,
         "voice_listed": True,
@@ -123,7 +127,12 @@ async def test_user_flow_errors_then_success(
     }
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get(case.engine) is not None
+    (entity,) = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert entity.config_subentry_id == profile.subentry_id
+    state = hass.states.get(entity.entity_id)
+    assert state is not None
+    assert state.attributes["friendly_name"] == profile.title
+    assert entity.entity_id == f"tts.{slugify(profile.title)}"
 
 
 @LMNT_ONLY
@@ -239,6 +248,7 @@ async def test_reauth(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    assert result.get("translation_domain") is None  # this integration's message
     assert loaded_entry.data["api_key"] == "new-key"
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.LOADED
@@ -328,7 +338,7 @@ async def test_sarvam_voice_must_fit_the_model(
         for o in result["data_schema"].schema[voice_field].config["options"]
     }
     assert offered["anushka"] == "Anushka · Bulbul v2"
-    assert offered["vc_5f2a9c7e41d84b0c"] == "Meera Studio"  # cloned: any model
+    assert offered["vc_5f2a9c7e41d84b0c"] == "Meera Studio · hi-IN"  # cloned: any model
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"voice": "anushka", "language": "hi-IN", "model": "bulbul:v3"},
@@ -343,3 +353,41 @@ async def test_sarvam_voice_must_fit_the_model(
     (profile,) = result["result"].subentries.values()
     assert profile.data["model"] == "bulbul:v2"
     assert profile.data["pitch"] == 0.25
+
+
+@pytest.mark.parametrize("case", ["telnyx"], indirect=True)
+async def test_telnyx_voice_step_says_what_the_voice_decides(
+    hass: HomeAssistant, case: ProviderCase, emulator: EmulatorServer[Any]
+) -> None:
+    """Labels name family and language; the language starts from the voice; a
+    speed is refused for a voice that ignores it."""
+    hass.config.language = "de"
+    result = await submit_key(hass, emulator.base_url, "telnyx")
+    schema = result["data_schema"].schema
+    voice_field = next(k for k in schema if k == "voice")
+    options = schema[voice_field].config["options"]
+    labels = {o["value"]: o["label"] for o in options}
+    assert labels["AWS.Polly.Danielle-Neural"] == "Danielle (Amazon Polly) · en-US"
+    assert labels["azure.de-DE-ConradNeural"] == "Conrad (Azure) · de-DE"
+    assert labels["Telnyx.NaturalHD.albion"] == "Albion (Telnyx NaturalHD) · en-GB"
+    # The default voice takes a speed; the language is the one it speaks.
+    assert voice_field.default() == options[0]["value"]
+    assert options[0]["value"].startswith("Telnyx.Natural")
+    language_field = next(k for k in schema if k == "language")
+    assert language_field.default() == "en-US"
+    assert result["description_placeholders"]["speed_voices"] == (
+        "Telnyx Natural, Telnyx NaturalHD"
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"voice": "AWS.Polly.Danielle-Neural", "language": "en", "speed": 1.5},
+    )
+    assert result["errors"] == {"speed": "setting_not_for_voice"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"voice": "AWS.Polly.Danielle-Neural", "language": "en", "speed": 1.0},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].subentries[
+        next(iter(result["result"].subentries))
+    ].title == ("Telnyx Danielle")

@@ -197,13 +197,13 @@ async def test_version_1_entry_is_migrated_and_keeps_its_entity_id(
     assert entry.options == {}
     (profile,) = entry.subentries.values()
     assert profile.data == {"voice": "elowen", "language": "en"}
-    moved = entities.async_get(case.engine)
+    moved = entities.async_get("tts.lmnt_text_to_speech")
     assert moved is not None
     assert moved.unique_id == profile.subentry_id
     assert moved.config_subentry_id == profile.subentry_id
-    state = hass.states.get(case.engine)
+    state = hass.states.get("tts.lmnt_text_to_speech")
     assert state is not None
-    assert state.attributes.get("friendly_name") is not None
+    assert state.attributes.get("friendly_name") == profile.title == "LMNT"
     moved_device = devices.async_get(device.id)
     assert moved_device is not None
     assert moved_device.identifiers == {(DOMAIN, profile.subentry_id)}

@@ -69,9 +69,9 @@ async def test_add_change_and_remove_a_profile(
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert hass.states.get(case.engine) is not None
-    assert hass.states.get("tts.bedtime_text_to_speech") is not None
+    assert hass.states.get("tts.bedtime") is not None
     profile = next(s for s in loaded_entry.subentries.values() if s.title == "Bedtime")
-    entity = er.async_get(hass).async_get("tts.bedtime_text_to_speech")
+    entity = er.async_get(hass).async_get("tts.bedtime")
     assert entity is not None
     assert entity.unique_id == profile.subentry_id
     assert entity.config_subentry_id == profile.subentry_id
@@ -92,15 +92,16 @@ async def test_add_change_and_remove_a_profile(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    assert result.get("translation_domain") is None  # this integration's message
     await hass.async_block_till_done()
     assert loaded_entry.subentries[profile.subentry_id].data["voice"] == case.voice
-    state = hass.states.get("tts.bedtime_text_to_speech")
+    state = hass.states.get("tts.bedtime")
     assert state is not None
 
     assert hass.config_entries.async_remove_subentry(loaded_entry, profile.subentry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("tts.bedtime_text_to_speech") is None
-    assert er.async_get(hass).async_get("tts.bedtime_text_to_speech") is None
+    assert hass.states.get("tts.bedtime") is None
+    assert er.async_get(hass).async_get("tts.bedtime") is None
     assert dr.async_get(hass).async_get(device.id) is None
     assert hass.states.get(case.engine) is not None
 
@@ -131,7 +132,7 @@ async def test_profile_settings_are_checked(
     )  # fmt: skip
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    state = hass.states.get("tts.old_text_to_speech")
+    state = hass.states.get("tts.old")
     assert state is not None
 
 
@@ -194,6 +195,7 @@ async def test_reconfigure_the_account(
     done = await submit(emulator.base_url + "/")
     assert done["type"] is FlowResultType.ABORT
     assert done["reason"] == "reconfigure_successful"
+    assert done.get("translation_domain") is None  # this integration's message
     await hass.async_block_till_done()
     assert loaded_entry.data["base_url"] == emulator.base_url
     assert loaded_entry.state is ConfigEntryState.LOADED

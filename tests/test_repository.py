@@ -139,7 +139,9 @@ def test_every_key_the_code_uses_is_translated() -> None:
         assert step in TRANSLATIONS["config"]["step"], step
     for step in ("user", "reconfigure"):
         assert step in TRANSLATIONS["config_subentries"]["voice"]["step"]
-    assert TRANSLATIONS["entity"]["tts"]["speech"]["name"]
+    # The entity is named by its voice profile (the user's words), not translated.
+    assert "entity" not in TRANSLATIONS
+    assert "_attr_has_entity_name = False" in code
 
 
 def test_icons() -> None:

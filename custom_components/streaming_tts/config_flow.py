@@ -114,11 +114,13 @@ DEFAULT_URLS = ", ".join(
 
 
 def voice_label(client: type[StreamingClient], voice: Voice) -> str:
-    """Return a voice's name, with the models it speaks with, if only some."""
-    if not voice.models:
-        return voice.name
-    models = ", ".join(client.model_label(model) for model in voice.models)
-    return f"{voice.name} · {models}"
+    """Return a voice's title, with its language if it speaks one only, and its models if only some."""
+    parts = [voice.title]
+    if len(voice.languages) == 1:
+        parts.append(voice.languages[0])
+    if voice.models:
+        parts.append(", ".join(client.model_label(model) for model in voice.models))
+    return " · ".join(parts)
 
 
 def _reject_extra_keys(user_input: dict[str, Any]) -> None:
@@ -162,7 +164,10 @@ def profile_schema(
 ) -> vol.Schema:
     """Return the voice-profile form: voice, language and the provider's settings."""
     languages = ha_languages(client.languages)
-    language = current.get(CONF_LANGUAGE) or hass.config.language
+    voice = current.get(CONF_VOICE) or (voices[0].voice_id if voices else None)
+    language = current.get(CONF_LANGUAGE) or voice_language(voices, voice, languages)
+    if language not in languages:
+        language = hass.config.language
     if language not in languages:
         language = "en" if "en" in languages else languages[0]
     fields: dict[vol.Marker, Any] = {}
@@ -171,7 +176,6 @@ def profile_schema(
     settings = option_fields(type(client), current)
     # The model decides which voices fit, so it comes before the voice.
     fields.update({key: value for key, value in settings.items() if key == CONF_MODEL})
-    voice = current.get(CONF_VOICE) or (voices[0].voice_id if voices else None)
     fields[vol.Required(CONF_VOICE, default=voice or vol.UNDEFINED)] = SelectSelector(
         SelectSelectorConfig(
             options=[
@@ -185,10 +189,25 @@ def profile_schema(
         )
     )
     fields[vol.Required(CONF_LANGUAGE, default=language)] = LanguageSelector(
-        LanguageSelectorConfig(languages=languages, native_name=True)
+        # All in the user's language: native names only exist for some codes.
+        LanguageSelectorConfig(languages=languages)
     )
     fields.update({key: value for key, value in settings.items() if key != CONF_MODEL})
     return vol.Schema(fields)
+
+
+def voice_language(
+    voices: list[Voice], voice: str | None, languages: list[str]
+) -> str | None:
+    """Return the language a voice that speaks one only speaks, as offered in the form."""
+    listed = next((v for v in voices if v.voice_id == voice), None)
+    if listed is None or len(listed.languages) != 1:
+        return None
+    code = listed.languages[0]
+    for candidate in (code, code.partition("-")[0].lower()):
+        if candidate in languages:
+            return candidate
+    return None
 
 
 def check_profile(
@@ -214,6 +233,8 @@ def check_profile(
         )
     except SpeechVoiceError:
         return {}, {CONF_VOICE: "voice_not_for_model"}
+    except SpeechSettingError as err:
+        return {}, {err.key: "setting_not_for_voice"}
     except SpeechRequestError:
         return {}, {"base": "invalid_option"}
     return {
@@ -227,13 +248,14 @@ def check_profile(
 def profile_placeholders(client: type[StreamingClient]) -> dict[str, str]:
     """Return the voice-profile form's placeholders.
 
-    The provider's name, and for each setting the models that take it
-    (``<key>_models``).
+    The provider's name, and for each setting the models (``<key>_models``)
+    and voice families (``<key>_voices``) that take it.
     """
     placeholders = {"provider": client.provider}
     for option in client.options:
         models = [client.model_label(model) for model in option.models]
         placeholders[f"{option.key}_models"] = ", ".join(models) or "all"
+        placeholders[f"{option.key}_voices"] = ", ".join(option.voices) or "all"
     return placeholders
 
 
@@ -318,14 +340,15 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             profile, errors = check_profile(client, self._voices, user_input)
             if not errors:
-                title = client.provider
                 return self.async_create_entry(
-                    title=title,
+                    title=client.provider,
                     data=self._data,
                     subentries=[
                         {
                             "subentry_type": SUBENTRY_VOICE,
-                            "title": title,
+                            "title": default_profile_name(
+                                client.provider, self._voices, profile[CONF_VOICE]
+                            ),
                             "data": profile,
                             "unique_id": None,
                         }
@@ -355,8 +378,11 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY].strip()}
             errors = await self._check_same_account(entry, data)
             if not errors:
-                # The update listener reloads the entry.
-                return self.async_update_and_abort(entry, data=data)
+                # The update listener reloads the entry. The reason is named so
+                # the message is this integration's (2026.x defaults to core's).
+                return self.async_update_and_abort(
+                    entry, data=data, reason="reauth_successful"
+                )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=KEY_SCHEMA,
@@ -381,7 +407,9 @@ class StreamingTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             }
             errors = await self._check_same_account(entry, data)
             if not errors:
-                return self.async_update_and_abort(entry, data=data)
+                return self.async_update_and_abort(
+                    entry, data=data, reason="reconfigure_successful"
+                )
         schema = vol.Schema(
             {
                 vol.Required(CONF_API_KEY): TextSelector(
@@ -457,10 +485,13 @@ class VoiceProfileFlow(ConfigSubentryFlow):
                 errors = {CONF_NAME: "name_required"}
             if not errors:
                 if subentry is not None:
-                    # The entry's update listener reloads it.
-                    return self.async_update_and_abort(
+                    # The entry's update listener reloads it. Updated here, not by
+                    # async_update_and_abort: from 2026.x its message is core's
+                    # generic one unless a reason is passed, which 2025.12 lacks.
+                    self.hass.config_entries.async_update_subentry(
                         entry, subentry, title=title, data=profile
                     )
+                    return self.async_abort(reason="reconfigure_successful")
                 return self.async_create_entry(title=title, data=profile)
         current = dict(subentry.data) if subentry else {}
         name = (

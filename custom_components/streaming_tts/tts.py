@@ -110,7 +110,11 @@ def translate_error(err: SpeechError) -> HomeAssistantError:
 class StreamingTTSEntity(TextToSpeechEntity):
     """One voice profile of a provider account, streamed both ways."""
 
-    _attr_has_entity_name = True
+    # Named by the profile alone, as core's OpenAI TTS does: Media → Text-to-speech
+    # titles each engine with the entity's own name, which would otherwise be
+    # the same word for every profile.
+    _attr_has_entity_name = False
+    # Only for the icon (icons.json): the name is the profile's.
     _attr_translation_key = "speech"
 
     def __init__(
@@ -124,6 +128,7 @@ class StreamingTTSEntity(TextToSpeechEntity):
         provider_settings = type(self._client)
         self._settings = option_defaults(provider_settings, profile)
         self._attr_unique_id = subentry.subentry_id
+        self._attr_name = subentry.title
         # The format hints too: the entity picks what the provider makes
         # (formats.choose_format), Home Assistant converts only what differs.
         self._attr_supported_options = [
@@ -155,7 +160,7 @@ class StreamingTTSEntity(TextToSpeechEntity):
             ),
             key=lambda voice: voice.voice_id != self._voice,
         )
-        return [HAVoice(voice.voice_id, voice.name) for voice in voices]
+        return [HAVoice(voice.voice_id, voice.title) for voice in voices]
 
     def _synthesis_options(
         self, language: str, options: Mapping[str, Any]

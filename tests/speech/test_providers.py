@@ -23,6 +23,7 @@ from custom_components.streaming_tts.speech import (
     SpeechConnectionError,
     SpeechError,
     SpeechProviderError,
+    SpeechSettingError,
     SpeechTimeoutError,
     SpeechVoiceError,
     StreamingClient,
@@ -355,10 +356,49 @@ async def test_telnyx_voices(
     case: ProviderCase, http: aiohttp.ClientSession, emulator: TelnyxEmulator
 ) -> None:
     client = make_client(case, http, emulator)
-    voices = {voice.voice_id: voice for voice in await client.list_voices()}
-    assert voices["Telnyx.NaturalHD.astra"].name == "Astra (Telnyx.NaturalHD)"
+    listed = await client.list_voices()
+    voices = {voice.voice_id: voice for voice in listed}
+    assert voices["Telnyx.NaturalHD.astra"].title == "Astra (Telnyx NaturalHD)"
+    assert voices["AWS.Polly.Vicki-Neural"].title == "Vicki (Amazon Polly)"
+    assert voices["azure.de-DE-ConradNeural"].title == "Conrad (Azure)"
+    assert voices["Telnyx.KokoroTTS.af_heart"].family == "Telnyx KokoroTTS"
     assert voices["AWS.Polly.Vicki-Neural"].languages == ("de-DE",)
     assert "Telnyx.Ultra.nova" not in voices  # listed, but it cannot stream
+    # The Natural families (speed, PCM) come first: the form offers the first.
+    natural = [telnyx.speaks_pcm(voice.voice_id) for voice in listed]
+    assert natural == sorted(natural, reverse=True)
+    assert natural[0]
+
+
+@pytest.mark.parametrize("case", ["telnyx"], indirect=True)
+@pytest.mark.parametrize(
+    ("voice", "speed", "refused"),
+    [("Telnyx.NaturalHD.astra", 1.5, False), ("Telnyx.Natural.allison", 0.8, False),
+     ("AWS.Polly.Danielle-Neural", 1.0, False), ("AWS.Polly.Danielle-Neural", 1.5, True),
+     ("azure.de-DE-ConradNeural", 0.7, True), ("Telnyx.KokoroTTS.af_heart", 2.0, True)],
+)  # fmt: skip
+async def test_telnyx_speed_only_for_voices_that_take_it(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    emulator: TelnyxEmulator,
+    voice: str,
+    speed: float,
+    refused: bool,
+) -> None:
+    """Other families ignore voice_speed: a speed other than 1 is refused, naming it."""
+    client = make_client(case, http, emulator)
+    options = SynthesisOptions(
+        voice=voice,
+        audio_format=client.audio_format(AudioEncoding.MP3),
+        settings=client.parse_settings({"speed": speed}),
+    )
+    if not refused:
+        client.check_options(options)
+        return
+    with pytest.raises(SpeechSettingError) as caught:
+        client.check_options(options)
+    assert caught.value.key == "speed"
+    assert "Telnyx Natural and Telnyx NaturalHD" in str(caught.value)
 
 
 # Sarvam

@@ -53,6 +53,8 @@ class Voice:
     """A voice a provider offers.
 
     ``models`` lists the models the voice speaks with; empty means any.
+    ``family`` is the product line a voice belongs to where one account offers
+    several (Telnyx proxies Azure and Amazon Polly voices beside its own).
     """
 
     voice_id: str
@@ -61,6 +63,12 @@ class Voice:
     gender: str | None = None
     description: str | None = None
     models: tuple[str, ...] = ()
+    family: str | None = None
+
+    @property
+    def title(self) -> str:
+        """Return the name, with the family where there is one (names repeat across families)."""
+        return f"{self.name} ({self.family})" if self.family else self.name
 
 
 @dataclass(frozen=True, slots=True)

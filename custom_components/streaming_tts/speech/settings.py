@@ -33,7 +33,7 @@ class ProviderOption:
 
     Either ``choices`` (the allowed values, shown by ``labels``, keyed by
     the value as text, or with ``unit``) or a ``minimum``..``maximum`` range. ``models`` names the
-    models that take the setting, where only some do.
+    models that take the setting, and ``voices`` the voice families, where only some do.
     """
 
     key: str
@@ -45,6 +45,7 @@ class ProviderOption:
     labels: Mapping[str, str] = field(default_factory=dict)
     unit: str | None = None
     models: tuple[str, ...] = ()
+    voices: tuple[str, ...] = ()
 
     def parse(self, value: object) -> OptionValue:
         """Return ``value`` as this option's type; raise ValueError if not allowed.

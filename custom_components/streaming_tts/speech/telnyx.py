@@ -20,6 +20,7 @@ from .client import StreamingClient
 from .contract import WireProtocol, bearer
 from .errors import (
     SpeechError,
+    SpeechSettingError,
     SpeechVoiceError,
     http_status_error,
     message_error,
@@ -31,7 +32,7 @@ from .events import (
     ProviderEvent,
     audio_from_base64,
 )
-from .models import AudioEncoding, Voice
+from .models import AudioEncoding, SynthesisOptions, Voice
 from .settings import SPEED, ProviderOption
 from .urls import websocket_url
 
@@ -56,7 +57,32 @@ LANGUAGES: Final = (
 # answer in MP3 whatever is asked for.
 PCM_FAMILIES: Final = ("telnyx.natural.", "telnyx.naturalhd.")
 PCM_SAMPLE_RATES: Final = (24000, 48000, 44100, 22050, 16000, 8000)
-SPEED_OPTION: Final = ProviderOption(SPEED, 1.0, minimum=0.5, maximum=2.0)
+# Other families take their own voice_settings, or none: they ignore voice_speed.
+SPEED_OPTION: Final = ProviderOption(
+    SPEED, 1.0, minimum=0.5, maximum=2.0, voices=("Telnyx Natural", "Telnyx NaturalHD")
+)
+
+
+# How the vendors behind compound voice ids are written in product names.
+VENDOR_NAMES: Final = {
+    "aws": "Amazon",
+    "azure": "Azure",
+    "elevenlabs": "ElevenLabs",
+    "fishaudio": "Fish Audio",
+    "inworld": "Inworld",
+    "minimax": "MiniMax",
+    "murfai": "Murf AI",
+    "resemble": "Resemble AI",
+    "rime": "Rime",
+    "telnyx": "Telnyx",
+    "xai": "xAI",
+}
+
+
+def family_name(voice_id: str) -> str:
+    """Return a voice's family as a product name: "AWS.Polly.Danielle" -> "Amazon Polly"."""
+    vendor, *lines = voice_id.split(".")[:-1] or [voice_id.partition(".")[0]]
+    return " ".join([VENDOR_NAMES.get(vendor.casefold(), vendor), *lines])
 
 
 def speaks_pcm(voice_id: str) -> bool:
@@ -173,6 +199,18 @@ class TelnyxClient(StreamingClient):
     options = (SPEED_OPTION,)
     wire_protocol = TelnyxProtocol
 
+    def check_options(self, options: SynthesisOptions) -> None:
+        """Also refuse a speed for a voice that would ignore it."""
+        super().check_options(options)
+        speed = options.settings.speed
+        if speed not in (None, SPEED_OPTION.default) and not speaks_pcm(options.voice):
+            raise SpeechSettingError(
+                PROVIDER,
+                SPEED,
+                speed,
+                f"only {' and '.join(SPEED_OPTION.voices)} voices take a speed",
+            )
+
     @classmethod
     def voice_encodings(cls, voice: str) -> frozenset[AudioEncoding]:
         """MP3 for every voice; linear PCM too for the Natural families."""
@@ -191,14 +229,21 @@ class TelnyxClient(StreamingClient):
             if not streamable(voice_id):
                 continue
             language = item.get("language")
-            # The same name exists in several families: show the family too.
-            family = voice_id.rpartition(".")[0]
             voices.append(
                 Voice(
                     voice_id=voice_id,
-                    name=f"{item.get('name') or voice_id} ({family})",
+                    name=str(item.get("name") or voice_id),
                     languages=(str(language),) if language else (),
                     gender=item.get("gender"),
+                    family=family_name(voice_id),
                 )
             )
-        return sorted(voices, key=lambda voice: voice.voice_id.casefold())
+        # Telnyx's own Natural voices first: the first is the form's default,
+        # and only they take a speed and stream PCM.
+        return sorted(
+            voices,
+            key=lambda voice: (
+                not speaks_pcm(voice.voice_id),
+                voice.voice_id.casefold(),
+            ),
+        )
