@@ -25,6 +25,17 @@ from tests.conftest import CASES
 ROOT = Path(__file__).parent.parent
 STARTUP_SECONDS = 90
 HTTP_PORT = "http:\n  server_port: {port}\n"
+# The http store of Home Assistant 2026.11 and later, made by its own schema:
+# a port set there raises no repair and asks no browser to confirm it.
+HTTP_STORE = """\
+import json, sys
+from homeassistant.components.http.config import HTTP_STORAGE_SCHEMA, STORAGE_VERSION
+conf = {**HTTP_STORAGE_SCHEMA({"server_port": int(sys.argv[1])}),
+        "created_at": "2026-01-01T00:00:00+00:00", "error": None, "error_message": None}
+print(json.dumps({"version": STORAGE_VERSION, "minor_version": 1, "key": "http",
+                  "data": {"stable": conf, "pending": None, "yaml_migration_done": True}},
+                 default=str))
+"""
 API_KEY = "smoke-key"
 
 
@@ -135,6 +146,36 @@ class RealHomeAssistant:
             return str((await response.json())["path"])
 
 
+async def http_store(python: str, port: int) -> str | None:
+    """Return the http store that sets ``port``, or None where it is set in YAML."""
+    process = await asyncio.create_subprocess_exec(
+        python, "-c", HTTP_STORE, str(port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return out.decode() if process.returncode == 0 else None
+
+
+async def write_config(config: Path, python: str, port: int, *, web_ui: bool) -> None:
+    """Write the development configuration for ``port``, with this integration."""
+    config.mkdir()
+    template = (ROOT / "scripts" / "homeassistant_configuration.yaml").read_text()
+    template = template.replace("8123", str(port))
+    # A port of its own: in the http store where there is one (2026.11), in
+    # YAML before it (which 2026.11 would move to the store, with a repair and
+    # a dialog asking the browser to confirm).
+    if (store := await http_store(python, port)) is not None:
+        (config / ".storage").mkdir()
+        (config / ".storage" / "http").write_text(store)
+    else:
+        template += HTTP_PORT.format(port=port)
+    # The API without the web UI unless a browser comes.
+    if not web_ui:
+        template = template.replace("frontend:\n", "onboarding:\n")
+    (config / "configuration.yaml").write_text(template)
+    (config / "custom_components").symlink_to(ROOT / "custom_components")
+
+
 @contextlib.asynccontextmanager
 async def real_home_assistant(
     workdir: Path,
@@ -149,17 +190,8 @@ async def real_home_assistant(
     With ``web_ui``, the frontend is served and onboarding is left to a browser.
     """
     config = workdir / "config"
-    config.mkdir()
     port = free_port()
-    template = (ROOT / "scripts" / "homeassistant_configuration.yaml").read_text()
-    # A port of its own (in YAML: the only way before Home Assistant starts,
-    # at the price of 2026.11's deprecation repair for it); the API without
-    # the web UI unless a browser comes.
-    template = template.replace("8123", str(port)) + HTTP_PORT.format(port=port)
-    if not web_ui:
-        template = template.replace("frontend:\n", "onboarding:\n")
-    (config / "configuration.yaml").write_text(template)
-    (config / "custom_components").symlink_to(ROOT / "custom_components")
+    await write_config(config, python, port, web_ui=web_ui)
     log = workdir / "ha.log"
     processes: list[asyncio.subprocess.Process] = []
     try:

@@ -199,3 +199,18 @@ def test_the_development_configuration_has_no_http_yaml() -> None:
     )
     assert "http" not in config
     assert "repairs" in config
+
+
+def test_readme_screenshots_come_from_the_browser_test() -> None:
+    """Each picture the README shows is one the browser test writes (README_SHOTS)."""
+    shown = re.findall(
+        r"\(docs/screenshots/([\w-]+)\.png\)", (ROOT / "README.md").read_text()
+    )
+    assert shown
+    walk = (ROOT / "tests" / "browser" / "ui.py").read_text()
+    taken = re.search(r"README_SHOTS = \(([^)]*)\)", walk)
+    assert taken is not None
+    assert sorted(shown) == sorted(re.findall(r'"([\w-]+)"', taken.group(1)))
+    for name in shown:
+        picture = ROOT / "docs" / "screenshots" / f"{name}.png"
+        assert picture.read_bytes().startswith(b"\x89PNG"), name

@@ -53,7 +53,7 @@ async def test_real_home_assistant_speaks(running: RealHomeAssistant) -> None:
     if (expected := expected_version()) is not None:
         assert running.version == expected
     async with aiohttp.ClientSession() as http:
-        # Nothing to repair but the port this harness sets in YAML.
+        # Nothing to repair, but for the port before 2026.11 (set in YAML there).
         issues = await running.repair_issues(http)
         assert not [i for i in issues if i["domain"] == "streaming_tts"]
         assert {i["issue_id"] for i in issues if i["domain"] == "http"} <= {
