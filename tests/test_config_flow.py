@@ -15,6 +15,7 @@ from homeassistant.util import slugify
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.streaming_tts import config_flow
 from custom_components.streaming_tts.const import DOMAIN
 from custom_components.streaming_tts.speech import PROVIDERS
 from tests.conftest import API_KEY, ProviderCase
@@ -383,6 +384,13 @@ async def test_telnyx_voice_step_says_what_the_voice_decides(
         {"voice": "AWS.Polly.Danielle-Neural", "language": "en", "speed": 1.5},
     )
     assert result["errors"] == {"speed": "setting_not_for_voice"}
+    # A voice typed by hand is not known to ignore it.
+    client = PROVIDERS["telnyx"]
+    settings = client.parse_settings({"speed": 1.5})
+    assert (
+        config_flow.ignored_setting(client, [], "AWS.Polly.Joanna-Neural", settings)
+        is None
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"voice": "AWS.Polly.Danielle-Neural", "language": "en", "speed": 1.0},

@@ -53,6 +53,7 @@ from .options import option_fields
 from .speech import (
     PROVIDERS,
     AudioEncoding,
+    Settings,
     SpeechAuthError,
     SpeechConnectionError,
     SpeechError,
@@ -210,6 +211,26 @@ def voice_language(
     return None
 
 
+def ignored_setting(
+    client: type[StreamingClient], voices: list[Voice], voice: str, settings: Settings
+) -> str | None:
+    """Return a setting changed from its default that the listed voice would ignore.
+
+    A provider speaks such a request anyway (the setting is dropped), so only
+    the form, where the user can still choose, refuses it.
+    """
+    listed = next((v for v in voices if v.voice_id == voice), None)
+    for option in client.options:
+        if (
+            listed is not None
+            and option.voices
+            and listed.family not in option.voices
+            and settings.value(option) != option.default
+        ):
+            return option.key
+    return None
+
+
 def check_profile(
     client: StreamingClient, voices: list[Voice], user_input: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -233,10 +254,10 @@ def check_profile(
         )
     except SpeechVoiceError:
         return {}, {CONF_VOICE: "voice_not_for_model"}
-    except SpeechSettingError as err:
-        return {}, {err.key: "setting_not_for_voice"}
     except SpeechRequestError:
         return {}, {"base": "invalid_option"}
+    if key := ignored_setting(type(client), voices, voice, settings):
+        return {}, {key: "setting_not_for_voice"}
     return {
         CONF_VOICE: voice,
         CONF_VOICE_LISTED: any(v.voice_id == voice for v in voices),

@@ -20,7 +20,6 @@ from .client import StreamingClient
 from .contract import WireProtocol, bearer
 from .errors import (
     SpeechError,
-    SpeechSettingError,
     SpeechVoiceError,
     http_status_error,
     message_error,
@@ -32,7 +31,7 @@ from .events import (
     ProviderEvent,
     audio_from_base64,
 )
-from .models import AudioEncoding, SynthesisOptions, Voice
+from .models import AudioEncoding, Voice
 from .settings import SPEED, ProviderOption
 from .urls import websocket_url
 
@@ -58,6 +57,7 @@ LANGUAGES: Final = (
 PCM_FAMILIES: Final = ("telnyx.natural.", "telnyx.naturalhd.")
 PCM_SAMPLE_RATES: Final = (24000, 48000, 44100, 22050, 16000, 8000)
 # Other families take their own voice_settings, or none: they ignore voice_speed.
+# ``voices`` names the families by Voice.family.
 SPEED_OPTION: Final = ProviderOption(
     SPEED, 1.0, minimum=0.5, maximum=2.0, voices=("Telnyx Natural", "Telnyx NaturalHD")
 )
@@ -127,7 +127,10 @@ class TelnyxProtocol(WireProtocol):
     def open(self) -> list[JSONMessage]:
         """Return the handshake: one space, with the voice settings."""
         handshake: dict[str, Any] = {"text": " "}
-        if (speed := self.options.settings.speed) is not None:
+        # Only the Natural families read voice_speed; others have settings of
+        # their own, so theirs are left to the server's defaults.
+        speed = self.options.settings.speed
+        if speed is not None and speaks_pcm(self.options.voice):
             handshake["voice_settings"] = {"voice_speed": speed}
         return [handshake]
 
@@ -198,18 +201,6 @@ class TelnyxClient(StreamingClient):
     encodings = frozenset({AudioEncoding.MP3})
     options = (SPEED_OPTION,)
     wire_protocol = TelnyxProtocol
-
-    def check_options(self, options: SynthesisOptions) -> None:
-        """Also refuse a speed for a voice that would ignore it."""
-        super().check_options(options)
-        speed = options.settings.speed
-        if speed not in (None, SPEED_OPTION.default) and not speaks_pcm(options.voice):
-            raise SpeechSettingError(
-                PROVIDER,
-                SPEED,
-                speed,
-                f"only {' and '.join(SPEED_OPTION.voices)} voices take a speed",
-            )
 
     @classmethod
     def voice_encodings(cls, voice: str) -> frozenset[AudioEncoding]:
