@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.streaming_tts import config_flow
 from custom_components.streaming_tts.const import DOMAIN
-from custom_components.streaming_tts.speech import PROVIDERS
+from custom_components.streaming_tts.speech import PROVIDERS, Voice
 from tests.conftest import API_KEY, ProviderCase
 from tests.emulators import EmulatorServer, LmntEmulator
 
@@ -399,3 +399,18 @@ async def test_telnyx_voice_step_says_what_the_voice_decides(
     assert result["result"].subentries[
         next(iter(result["result"].subentries))
     ].title == ("Telnyx Danielle")
+
+
+def test_the_language_a_voice_speaks_as_the_form_offers_it() -> None:
+    """A regional code falls back to its base; one the form lacks gives no default."""
+    voices = [
+        Voice("v", "V", languages=("pt-BR",)),
+        Voice("m", "M", languages=("en", "de")),
+    ]
+    assert config_flow.voice_language(voices, "v", ["pt-BR", "pt"]) == "pt-BR"
+    assert config_flow.voice_language(voices, "v", ["en", "pt"]) == "pt"
+    assert config_flow.voice_language(voices, "v", ["en"]) is None
+    assert (
+        config_flow.voice_language(voices, "m", ["en", "de"]) is None
+    )  # two languages
+    assert config_flow.voice_language(voices, "typed-id", ["en"]) is None
