@@ -268,6 +268,15 @@ class EmulatorServer[ConfigT: EmulatorConfig, RecordT: Recorded = Any]:
             await asyncio.wait(tasks)
         await runner.cleanup()
 
+    async def close_connections(self) -> None:
+        """Close every open WebSocket, as a server does with one left idle too long."""
+        closing = [
+            asyncio.create_task(self._close_quietly(ws))
+            for ws in list(self._websockets)
+        ]
+        if closing:
+            await asyncio.wait(closing)
+
     @staticmethod
     async def _close_quietly(ws: web.WebSocketResponse) -> None:
         # A client that never answers the close frame must not hold up stop().

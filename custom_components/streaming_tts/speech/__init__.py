@@ -44,6 +44,7 @@ from .settings import (
 from .smallest import SmallestClient
 from .telnyx import TelnyxClient
 from .urls import check_base_url
+from .warm import WarmConnection
 
 __all__ = [
     "MODEL",
@@ -77,5 +78,6 @@ __all__ = [
     "SynthesisOptions",
     "TelnyxClient",
     "Voice",
+    "WarmConnection",
     "check_base_url",
 ]

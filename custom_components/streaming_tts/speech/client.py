@@ -52,9 +52,14 @@ from .models import (
 )
 from .settings import MODEL, ProviderOption, Settings, parse_settings
 from .urls import check_base_url
+from .warm import WarmConnection
 from .websocket_answer import WebSocketAnswer, unreachable
 
 _LOGGER = logging.getLogger(__name__)
+
+#: How long a warm connection waits for its answer. An Assist run asks for
+#: speech within seconds of the satellite listening; 30 s covers a slow agent.
+WARM_KEEP_SECONDS = 30.0
 
 
 class StreamingClient(ABC):
@@ -184,16 +189,38 @@ class StreamingClient(ABC):
     # Streaming synthesis
 
     def stream(
-        self, text: AsyncIterable[str], options: SynthesisOptions
+        self,
+        text: AsyncIterable[str],
+        options: SynthesisOptions,
+        *,
+        warm: WarmConnection | None = None,
     ) -> AsyncGenerator[bytes]:
         """Speak ``text`` as it arrives; yield audio in ``options.audio_format``.
 
         The options are checked before anything is sent, so a request the
         provider cannot serve fails at once. PCM comes inside a streaming WAV
-        header (see :attr:`AudioFormat.container`).
+        header (see :attr:`AudioFormat.container`). A ``warm`` connection made
+        for the same options is used instead of a new one when it is still
+        open; otherwise it is closed and a new one opened.
         """
         self.check_options(options)
-        return self._stream(self._protocol(options), text)
+        return self._stream(self._protocol(options), text, warm)
+
+    def warm(
+        self, options: SynthesisOptions, *, keep: float = WARM_KEEP_SECONDS
+    ) -> WarmConnection:
+        """Open the connection for an answer expected soon (see :mod:`.warm`).
+
+        Opening starts at once, in the background; the connection closes by
+        itself if no answer takes it within ``keep`` seconds.
+        """
+        self.check_options(options)
+        return WarmConnection(
+            options,
+            self._open(self._protocol(options)),
+            provider=self.provider,
+            keep=keep,
+        )
 
     async def synthesize(self, text: str, options: SynthesisOptions) -> bytes:
         """Speak a whole text at once and return all of its audio."""
@@ -214,6 +241,18 @@ class StreamingClient(ABC):
         """Describe one streaming synthesis in the provider's protocol."""
         return self.wire_protocol(self.base_url, self._api_key, options)
 
+    @staticmethod
+    async def _take(
+        warm: WarmConnection | None, options: SynthesisOptions
+    ) -> WebSocketAnswer | None:
+        """Return the warm connection's answer when it was made for ``options``."""
+        if warm is None:
+            return None
+        if warm.options != options:
+            await warm.close()
+            return None
+        return await warm.take()
+
     async def _open(self, protocol: WireProtocol) -> WebSocketAnswer:
         return await WebSocketAnswer.open(
             self._session,
@@ -223,7 +262,10 @@ class StreamingClient(ABC):
         )
 
     async def _stream(
-        self, protocol: WireProtocol, text: AsyncIterable[str]
+        self,
+        protocol: WireProtocol,
+        text: AsyncIterable[str],
+        warm: WarmConnection | None = None,
     ) -> AsyncGenerator[bytes]:
         """Synthesise ``text`` as it arrives; yield audio (in its container) as it arrives."""
         audio_format = protocol.options.audio_format
@@ -233,7 +275,8 @@ class StreamingClient(ABC):
             else b""
         )
         with self._hiding_key():
-            async with contextlib.aclosing(self._audio(protocol, text)) as audio:
+            audio_stream = self._audio(protocol, text, warm)
+            async with contextlib.aclosing(audio_stream) as audio:
                 async for chunk in audio:
                     if header:
                         # Held back until real audio exists, so that an error
@@ -244,7 +287,10 @@ class StreamingClient(ABC):
                         yield chunk
 
     async def _audio(
-        self, protocol: WireProtocol, text: AsyncIterable[str]
+        self,
+        protocol: WireProtocol,
+        text: AsyncIterable[str],
+        warm: WarmConnection | None = None,
     ) -> AsyncGenerator[bytes]:
         """Yield the provider's audio bytes, over its WebSocket or its fallback.
 
@@ -261,7 +307,9 @@ class StreamingClient(ABC):
             audio_format.sample_rate,
         )
         try:
-            answer = await self._open(protocol)
+            answer = await self._take(warm, protocol.options)
+            if answer is None:
+                answer = await self._open(protocol)
         except SpeechError as err:
             if (fallback := protocol.fallback(err)) is None:
                 raise

@@ -27,7 +27,7 @@ from .errors import (
     SpeechTimeoutError,
     redact_error,
 )
-from .events import AudioChunk, ProviderEvent, StreamDone
+from .events import AudioChunk, JSONMessage, ProviderEvent, StreamDone
 from .models import Deadlines, FlushPolicy
 from .text_pump import TextPump
 from .timeline import Timeline
@@ -72,6 +72,8 @@ class WebSocketAnswer:
             counts_answers=protocol.counts_answers,
         )
         self._pump: asyncio.Task[None] | None = None
+        # Messages read before the answer began (see wait_idle).
+        self._early: list[aiohttp.WSMessage] = []
         self._loop = asyncio.get_running_loop()
         self._opened_at = self._loop.time()
 
@@ -136,6 +138,30 @@ class WebSocketAnswer:
                 await self._abandon()
             await self.close()
             self._log_end(complete=complete)
+
+    async def wait_idle(self) -> aiohttp.WSMessage:
+        """Read the socket before any text; return when the connection ends.
+
+        Reading a connection opened ahead of its text answers the server's
+        pings and notices a close at once; the provider's keep-alive goes out
+        at its interval, as it does between texts. What the provider says
+        meanwhile (a ready message) is kept for the answer, in order.
+        """
+        interval = self._protocol.keepalive_interval
+        while True:
+            try:
+                message = await self._ws.receive(timeout=interval)
+            except TimeoutError:
+                # Shielded: the answer may take the socket mid-send.
+                await asyncio.shield(self._send_all(self._protocol.keepalive()))
+                continue
+            if message.type in _ENDINGS:
+                return message
+            self._early.append(message)
+
+    async def _send_all(self, messages: Iterable[JSONMessage]) -> None:
+        for message in messages:
+            await self._ws.send_str(json.dumps(message))
 
     async def close(self) -> None:
         """Close the socket; aiohttp bounds the wait for the server's close frame."""
@@ -263,6 +289,8 @@ class WebSocketAnswer:
         While text is still being sent, the pump is watched too: if it fails
         (the writer raised, a send broke) no audio will ever be asked for.
         """
+        if self._early:
+            return self._early.pop(0)
         pump = self._pump
         if pump is None or pump.done():
             return await self._ws.receive()
