@@ -10,11 +10,20 @@ import json
 import subprocess
 import time
 
+import aiohttp
+
+from custom_components.streaming_tts.speech import (
+    PROVIDERS,
+    Deadlines,
+    FlushPolicy,
+    StreamingClient,
+)
 from custom_components.streaming_tts.speech.audio import (
     _BITRATES_V1,
     _BITRATES_V2,
     _SAMPLE_RATES,
 )
+from tests.conftest import API_KEY, ProviderCase
 from tests.emulators.synth import (
     mp3_frame_length,
     mp3_frame_sample_rate,
@@ -174,3 +183,22 @@ def chunk_seconds(chunks: Sequence[bytes], container: str, rate: int) -> list[fl
         frames = list(_mp3_frames(b"".join(chunks)))
         until = [sum(s for stop, s in frames if stop <= end) for end in ends]
     return [now - before for before, now in pairwise([0.0, *until])]
+
+
+#: Short deadlines, so that a stalled provider fails a test quickly.
+FAST = Deadlines(connect=2.0, first_audio=1.0, chunk_gap=1.0, close=1.0)
+
+
+def make_client(
+    case: ProviderCase,
+    http: aiohttp.ClientSession,
+    base_url: str,
+    *,
+    api_key: str = API_KEY,
+    deadlines: Deadlines = FAST,
+    flush_policy: FlushPolicy | None = None,
+) -> StreamingClient:
+    """Return a client of the case's provider."""
+    return PROVIDERS[case.provider](
+        http, api_key, base_url=base_url, deadlines=deadlines, flush_policy=flush_policy
+    )

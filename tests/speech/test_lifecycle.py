@@ -38,12 +38,13 @@ from custom_components.streaming_tts.speech import (
     SynthesisOptions,
     telnyx,
 )
-from tests.conftest import API_KEY, ProviderCase
+from tests.conftest import ProviderCase
 from tests.emulators import EmulatorServer
 from tests.emulators.synth import audio_seconds, synthesize_pcm
 
 from .helpers import (
     ANSWER,
+    FAST,
     SPOKEN_ANSWER,
     WAV_HEADER_BYTES,
     Collected,
@@ -51,13 +52,13 @@ from .helpers import (
     chunk_seconds,
     collect,
     decoded_seconds,
+    make_client,
     words,
 )
 
 # Real sockets on 127.0.0.1: the emulators, and deliberately unreachable ports.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-FAST = Deadlines(connect=2.0, first_audio=1.0, chunk_gap=1.0, close=1.0)
 UNREACHABLE = "http://127.0.0.1:9"
 # The providers that close a connection left quiet, and so get keep-alives.
 KEEPALIVE_PROVIDERS = ("smallest", "telnyx", "sarvam")
@@ -70,39 +71,6 @@ LONG_SENTENCE = (
     "The living room lights are on and set to a warm white at sixty percent "
     "brightness, and the kitchen lights will switch off in ten minutes."
 )
-
-
-def make_client(
-    case: ProviderCase,
-    http: aiohttp.ClientSession,
-    base_url: str,
-    *,
-    api_key: str = API_KEY,
-    deadlines: Deadlines = FAST,
-    flush_policy: FlushPolicy | None = None,
-) -> StreamingClient:
-    """Return a client of the case's provider."""
-    return PROVIDERS[case.provider](
-        http, api_key, base_url=base_url, deadlines=deadlines, flush_policy=flush_policy
-    )
-
-
-@pytest.fixture
-def client(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> StreamingClient:
-    """A client pointed at the case's emulator, with short deadlines."""
-    return make_client(case, http, emulator.base_url)
-
-
-@pytest.fixture
-def options(case: ProviderCase, client: StreamingClient) -> SynthesisOptions:
-    """The case's voice and language, in MP3 where the provider streams it, else PCM."""
-    return SynthesisOptions(
-        voice=case.voice,
-        audio_format=client.audio_format(AudioEncoding.MP3, voice=case.voice),
-        language=case.language,
-    )
 
 
 async def one(text: str) -> AsyncGenerator[str]:

@@ -18,7 +18,6 @@ import aiohttp
 import pytest
 
 from custom_components.streaming_tts.speech import (
-    AudioEncoding,
     SpeechAuthError,
     StreamingClient,
     SynthesisOptions,
@@ -26,29 +25,12 @@ from custom_components.streaming_tts.speech import (
 from tests.conftest import API_KEY, ProviderCase
 from tests.emulators import EmulatorServer
 
-from .helpers import TextFeed, decoded_seconds
-from .test_lifecycle import make_client
+from .helpers import TextFeed, decoded_seconds, make_client
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 HANDSHAKE = 0.3
 TEXT = "The kitchen lights are off. The front door is locked."
-
-
-@pytest.fixture
-def client(
-    case: ProviderCase, http: aiohttp.ClientSession, emulator: EmulatorServer[Any]
-) -> StreamingClient:
-    return make_client(case, http, emulator.base_url)
-
-
-@pytest.fixture
-def options(case: ProviderCase, client: StreamingClient) -> SynthesisOptions:
-    return SynthesisOptions(
-        voice=case.voice,
-        audio_format=client.audio_format(AudioEncoding.MP3, voice=case.voice),
-        language=case.language,
-    )
 
 
 async def first_audio_after(
